@@ -70,3 +70,13 @@ size_t pab_mix_draw(const pab_mix *m, pab_rng *r) {
     uint32_t k = m->steps[b] > 1 ? (uint32_t)(((x & 0xffffffffu) * m->steps[b]) >> 32) : 0;
     return m->min[b] + 16 * (size_t)k;
 }
+
+double pab_mix_mean(const pab_mix *m) {
+    double mean = 0, prev = 0;
+    for (int b = 0; b < m->bands; b++) {
+        double share = ((double)m->cut[b] - prev) / 4294967296.0;
+        prev = (double)m->cut[b];
+        mean += share * (m->min[b] + 8.0 * (m->steps[b] - 1));
+    }
+    return mean;
+}

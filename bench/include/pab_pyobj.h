@@ -35,6 +35,7 @@ pab_heap_stats pab_heap_stat(const pab_heap *h);
 typedef struct pab_mix pab_mix;
 const pab_mix *pab_mix_find(const char *name); /* "python", "uniform"; NULL if unknown */
 size_t pab_mix_draw(const pab_mix *m, pab_rng *r);
+double pab_mix_mean(const pab_mix *m); /* mean request size in bytes: for pab_need estimates */
 #define PAB_MIX_CHOICES "python|uniform"
 
 #endif

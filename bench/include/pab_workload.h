@@ -19,6 +19,7 @@ typedef struct pab_param {
     const char *def;
     const char *choices; /* PAB_P_ENUM only: "malloc|pymalloc" */
     const char *help;
+    uint64_t min, max; /* PAB_P_INT/SIZE bounds, checked before the case runs; max 0 = no bound */
 } pab_param;
 
 /* A workload: setup once per process, then the harness runs one instrumented cycle and the timed cycles.

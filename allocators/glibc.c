@@ -1,0 +1,15 @@
+/* Adapter: glibc's ptmalloc.  Release = malloc_trim(0): frees the heap top and madvises free pages in all arenas.
+ * Under a preloaded allocator this call would only trim glibc's unused heap: it is used for glibc alone. */
+#include <gnu/libc-version.h>
+#include <stdio.h>
+
+#include "pab_alloc.h"
+
+static void release(void) {
+    int (*trim)(size_t) = (int (*)(size_t))pab_alloc_sym("malloc_trim");
+    if (trim) trim(0);
+}
+
+static void version(char *out, size_t len) { snprintf(out, len, "%s", gnu_get_libc_version()); }
+
+const pab_allocator pab_alloc_glibc = {"glibc", "gnu_get_libc_version", release, version};

@@ -1,0 +1,23 @@
+/* Adapter: jemalloc.  Release = flush this thread's tcache, then purge every arena (arena.4096 = all).
+ * Version from mallctl("version"). */
+#include <stdio.h>
+
+#include "pab_alloc.h"
+
+typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+
+static void release(void) {
+    mallctl_fn ctl = (mallctl_fn)pab_alloc_sym("mallctl");
+    if (!ctl) return;
+    ctl("thread.tcache.flush", NULL, NULL, NULL, 0);
+    ctl("arena.4096.purge", NULL, NULL, NULL, 0);
+}
+
+static void version(char *out, size_t len) {
+    mallctl_fn ctl = (mallctl_fn)pab_alloc_sym("mallctl");
+    const char *v = NULL;
+    size_t sz = sizeof v;
+    snprintf(out, len, "%s", ctl && !ctl("version", &v, &sz, NULL, 0) && v ? v : "unknown");
+}
+
+const pab_allocator pab_alloc_jemalloc = {"jemalloc", "mallctl", release, version};
