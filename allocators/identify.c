@@ -11,6 +11,7 @@
 
 static const pab_allocator *const all[] = {
     &pab_alloc_glibc, &pab_alloc_jemalloc, &pab_alloc_mimalloc, &pab_alloc_tcmalloc, &pab_alloc_tbbmalloc,
+    &pab_alloc_other,
 };
 #define NALL (sizeof all / sizeof *all)
 
@@ -22,21 +23,21 @@ const pab_allocator *pab_alloc_find(const char *name) {
     return NULL;
 }
 
-const char *pab_alloc_names(void) { return "glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc"; }
+const char *pab_alloc_names(void) { return "glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc|other"; }
 
 const pab_allocator *pab_alloc_identify(char *lib, size_t len) {
     Dl_info m, u;
     void *mal = pab_alloc_sym("malloc");
     if (!mal || !dladdr(mal, &m)) {
         snprintf(lib, len, "?");
-        return NULL;
+        return &pab_alloc_other;
     }
     snprintf(lib, len, "%s", m.dli_fname);
     for (size_t i = 0; i < NALL; i++) {
-        void *s = pab_alloc_sym(all[i]->unique);
+        void *s = all[i]->unique ? pab_alloc_sym(all[i]->unique) : NULL;
         if (s && dladdr(s, &u) && u.dli_fbase == m.dli_fbase) return all[i];
     }
-    return NULL;
+    return &pab_alloc_other;
 }
 
 void pab_alloc_version_from_path(const char *sym, char *out, size_t len) {

@@ -103,25 +103,25 @@ static int parse(int *argc, char **argv, struct opts *o) {
 static int identify(const struct opts *o, const pab_allocator **found) {
     char lib[4096], ver[128] = "unknown";
     const pab_allocator *a = pab_alloc_identify(lib, sizeof lib);
-    if (a) a->version(ver, sizeof ver);
-    const char *name = a ? a->name : "unknown";
-    int ok = !o->expect || (a && !strcmp(o->expect, a->name));
+    a->version(ver, sizeof ver);
+    const char *name = a->name;
+    int ok = !o->expect || !strcmp(o->expect, a->name);
     pab_context("pab_allocator", name);
     pab_context("pab_allocator_lib", lib);
     pab_context("pab_allocator_version", ver);
-    pab_context("pab_verified", ok && a ? "1" : "0");
+    pab_context("pab_verified", ok && a != &pab_alloc_other ? "1" : "0");
     if (o->identify) {
         printf("{");
         json_kv("allocator", name, ", ");
         json_kv("lib", lib, ", ");
         json_kv("version", ver, ", ");
         json_kv("expect", o->expect ? o->expect : "", ", ");
-        printf("\"verified\": %s}\n", ok && a ? "true" : "false");
+        printf("\"verified\": %s}\n", ok && a != &pab_alloc_other ? "true" : "false");
     }
     if (!ok)
         fprintf(stderr, "pyalloc-bench: allocator mismatch: expected %s, but malloc is served by %s (%s)\n", o->expect,
                 name, lib);
-    *found = a ? a : &pab_alloc_glibc;
+    *found = a;
     return ok ? 0 : 3;
 }
 
@@ -133,7 +133,8 @@ int main(int argc, char **argv) {
     if (pab_report_unrecognized(argc, argv)) return 2;
     if (o.list) return list_workloads();
     if (o.expect && !pab_alloc_find(o.expect))
-        return usage("--pab_expect: unknown allocator (glibc, jemalloc, mimalloc, tcmalloc or tbbmalloc): ", o.expect);
+        return usage("--pab_expect: unknown allocator (glibc, jemalloc, mimalloc, tcmalloc, tbbmalloc or other): ",
+                     o.expect);
     if (strcmp(o.release, "none") && strcmp(o.release, "cycle"))
         return usage("--pab_release takes none or cycle, not ", o.release);
 
