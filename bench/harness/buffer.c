@@ -9,7 +9,7 @@
 static inline uint64_t word_at(uint64_t tag, size_t off) { return tag ^ (off * 0x9e3779b97f4a7c15ULL); }
 
 void pab_stamp(void *p, size_t n, uint64_t tag) {
-    if (n < 8) { pab_tag(p, n, tag); return; }
+    if (n < 16) { pab_tag(p, n, tag); return; } /* words at both ends would overlap */
     for (size_t off = 0; off + 8 <= n; off += PAB_PAGE) {
         uint64_t w = word_at(tag, off);
         memcpy((char *)p + off, &w, 8);
@@ -24,7 +24,7 @@ void pab_fill(void *p, size_t n, uint64_t tag) {
 }
 
 bool pab_pages_ok(const void *p, size_t n, uint64_t tag) {
-    if (n < 8) return pab_tag_ok(p, n, tag);
+    if (n < 16) return pab_tag_ok(p, n, tag);
     uint64_t w;
     for (size_t off = 0; off + 8 <= n; off += PAB_PAGE) {
         memcpy(&w, (const char *)p + off, 8);

@@ -86,16 +86,16 @@ static inline uint64_t pab_mix64(uint64_t x) {
     x ^= x >> 27; x *= 0x94d049bb133111ebULL;
     return x ^ (x >> 31);
 }
-static inline void pab_tag(void *p, size_t n, uint64_t tag) {
+static inline void pab_tag(void *p, size_t n, uint64_t tag) { /* first word and last word (or byte) */
     if (n >= 16) { memcpy(p, &tag, 8); memcpy((char *)p + n - 8, &tag, 8); }
-    else if (n) { memcpy(p, &tag, n < 8 ? n : 8); ((unsigned char *)p)[n - 1] = (unsigned char)tag; }
+    else if (n > 8) { memcpy(p, &tag, 8); ((unsigned char *)p)[n - 1] = (unsigned char)(tag >> 56); }
+    else memcpy(p, &tag, n);
 }
 static inline bool pab_tag_ok(const void *p, size_t n, uint64_t tag) {
     uint64_t a = 0, b = 0;
     if (n >= 16) { memcpy(&a, p, 8); memcpy(&b, (const char *)p + n - 8, 8); return a == tag && b == tag; }
-    if (!n) return true;
-    memcpy(&a, p, n < 8 ? n : 8);
-    return !memcmp(&a, &tag, n < 8 ? n : 8) && ((const unsigned char *)p)[n - 1] == (unsigned char)tag;
+    if (n > 8) return !memcmp(p, &tag, 8) && ((const unsigned char *)p)[n - 1] == (unsigned char)(tag >> 56);
+    return !memcmp(p, &tag, n);
 }
 /* Buffers: pab_fill writes every byte (eager, as memset); pab_stamp only one word per page (touch).
  * pab_pages_ok checks one word per page over [0, n). */

@@ -5,13 +5,14 @@ import os
 
 from .errors import UsageError
 
-COLUMNS = (
+COLUMNS = tuple(
     "run_id round seed timestamp host cpu_model cores mem_total_bytes kernel thp glibc_version "
     "git_rev preset config allocator allocator_lib allocator_version verified release_policy env "
     "workload params threads iterations real_ns cpu_ns ops_per_s ns_per_op rss_base_bytes "
     "rss_peak_bytes rss_after_free_bytes rss_after_release_bytes release_ns live_peak_bytes "
     "overhead_ratio minor_faults major_faults status error"
-).split()
+    .split()
+)
 
 STATUSES = ("ok", "failed", "skipped", "oom", "timeout")
 INT_COLUMNS = (
