@@ -1,0 +1,65 @@
+# Finds the benchmark binary (build/bench/pyalloc-bench; env PAB_BUILD names another build directory)
+# and asks it what it knows: --pab_list (workloads), --pab_identify (which malloc), --pab_validate (params).
+import functools
+import json
+import os
+import subprocess
+
+from .errors import UsageError
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
+
+
+def build_dir():
+    return os.path.abspath(os.environ.get("PAB_BUILD") or os.path.join(REPO, "build"))
+
+
+def path():
+    exe = os.path.join(build_dir(), "bench", "pyalloc-bench")
+    if not os.access(exe, os.X_OK):
+        raise UsageError(f"the benchmark binary is not built ({exe} is missing): run `make build` first")
+    return exe
+
+
+def _run(args, env=None, timeout=60):
+    return subprocess.run([path()] + args, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def last_line(text):
+    """The last non-empty line of a child's stderr, without libbenchmark's build-type warning."""
+    lines = [ln.strip() for ln in (text or "").splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("***WARNING***")]
+    return lines[-1] if lines else ""
+
+
+@functools.lru_cache(maxsize=None)
+def workloads():
+    """{name: {"shows", "does", "params": [{"name", "type", "default", ...}]}} from --pab_list."""
+    p = _run(["--pab_list"])
+    if p.returncode != 0:
+        raise UsageError(f"pyalloc-bench --pab_list failed: {last_line(p.stderr) or f'exit {p.returncode}'}")
+    return {w["name"]: w for w in json.loads(p.stdout)["workloads"]}
+
+
+def identify(env, expect):
+    """(info dict or None, error line or ''): runs --pab_identify under env (LD_PRELOAD and the config's knobs)."""
+    try:
+        p = _run(["--pab_identify", f"--pab_expect={expect}"], env=env, timeout=30)
+    except subprocess.TimeoutExpired:
+        return None, "timed out"
+    info = None
+    try:
+        info = json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        pass
+    if p.returncode != 0:
+        return info, last_line(p.stderr) or f"exit status {p.returncode}"
+    return info, ""
+
+
+def validate(workload, params):
+    """'' when the binary accepts the workload and its --pab_param values, else its one-line complaint."""
+    p = _run(["--pab_validate", f"--pab_workload={workload}"] + [f"--pab_param={k}={v}" for k, v in params.items()])
+    if p.returncode == 0:
+        return ""
+    return last_line(p.stderr).removeprefix("pyalloc-bench: ") or f"exit status {p.returncode}"

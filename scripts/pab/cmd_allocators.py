@@ -1,0 +1,46 @@
+# `pyalloc allocators`: every configuration, the library it preloads, and whether a child process proved that
+# this allocator serves malloc under it (`pyalloc-bench --pab_identify --pab_expect=ALLOCATOR`).
+import sys
+
+from . import binary, configs
+
+
+def register(sub):
+    p = sub.add_parser("allocators", help="list configurations and verify each in a child process",
+                       description="List every configuration (allocators/configs.tsv plus --configs-file), the "
+                       "library it preloads, its version, and whether a child process verified it.")
+    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    p.add_argument("--configs", help="comma-separated names, 'default' or 'all' (default: all)")
+    p.set_defaults(func=main)
+
+
+def check(cfg):
+    """(library, version, verdict, failed) for one configuration, proven in a child process."""
+    try:
+        lib = configs.resolve(cfg)
+    except LookupError as e:
+        return "-", "-", f"no: {e}", True
+    info, err = binary.identify(configs.child_env(cfg, lib), cfg.allocator)
+    info = info or {}
+    served, version = info.get("lib") or lib or "-", info.get("version") or "-"
+    if err:
+        return served, version, "no: " + err.removeprefix("pyalloc-bench: "), True
+    if not info.get("verified"):  # `other`: accepted, but no adapter can prove who it is
+        return served, version, "unverified (other: no adapter for this library)", False
+    return served, version, "yes", False
+
+
+def main(args):
+    chosen = configs.select(configs.load(args.configs_file), args.configs or "all")
+    rows = [("config", "allocator", "release", "matrix", "env", "library", "version", "verified")]
+    failed = 0
+    for c in chosen:
+        lib, version, verdict, bad = check(c)
+        failed += bad
+        rows.append((c.name, c.allocator, c.release, c.matrix, c.env_text or "-", lib, version, verdict))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1])
+    if failed:
+        print(f"pyalloc: {failed} of {len(chosen)} configurations not verified", file=sys.stderr)
+    return 1 if failed else 0

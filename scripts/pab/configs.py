@@ -1,0 +1,154 @@
+# Configurations (DESIGN §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
+# with each library spec (-, @name, or a path) resolved to the file a child process will LD_PRELOAD.
+import os
+import re
+from dataclasses import dataclass, field
+
+from .binary import REPO, build_dir
+from .errors import UsageError
+
+COLUMNS = ("name", "allocator", "library", "release", "env", "matrix", "description")
+ALLOCATORS = ("glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc", "other")  # other: no adapter
+RELEASES = ("none", "cycle")
+MATRICES = ("default", "opt-in")
+RESERVED = ("default", "all")  # words --configs understands as sets of configurations
+TABLE = os.path.join(REPO, "allocators", "configs.tsv")
+_SPLIT = re.compile(r"\t+| {2,}")  # columns: tabs, or two or more spaces
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+@dataclass
+class Config:
+    name: str
+    allocator: str
+    library: str  # '-', '@jemalloc', or an absolute path
+    release: str
+    env: dict = field(default_factory=dict)
+    matrix: str = "default"
+    description: str = ""
+
+    @property
+    def env_text(self):
+        return " ".join(f"{k}={v}" for k, v in self.env.items())
+
+
+def _parse_env(text, where):
+    if text == "-":
+        return {}
+    env = {}
+    for item in text.split():
+        k, sep, v = item.partition("=")
+        if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):
+            raise UsageError(f"{where}: env item {item!r} is not NAME=VALUE (separate several with one space)")
+        env[k] = v
+    return env
+
+
+def _parse_row(cells, where, base):
+    row = dict(zip(COLUMNS, cells))
+    for col, allowed in (("allocator", ALLOCATORS), ("release", RELEASES), ("matrix", MATRICES)):
+        if row[col] not in allowed:
+            raise UsageError(f"{where}: unknown {col} {row[col]!r} (one of {', '.join(allowed)})")
+    if not _NAME.match(row["name"]) or row["name"] in RESERVED:
+        raise UsageError(f"{where}: {row['name']!r} cannot name a configuration")
+    lib = row["library"]
+    if lib != "-" and not lib.startswith("@"):
+        lib = os.path.normpath(os.path.join(base, os.path.expanduser(lib)))
+    desc = "" if row["description"] == "-" else row["description"]
+    env = _parse_env(row["env"], where)
+    return Config(row["name"], row["allocator"], lib, row["release"], env, row["matrix"], desc)
+
+
+def parse(path):
+    """Configs of one table, in file order.  The first non-comment line is the header naming the columns."""
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise UsageError(f"cannot read configurations file {path}: {e.strerror}")
+    base = os.path.dirname(os.path.abspath(path))
+    out, header = {}, None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = _SPLIT.split(line.strip(), maxsplit=len(COLUMNS) - 1)  # the description keeps its spaces
+        where = f"{path}:{n}"
+        if header is None:
+            if tuple(cells) != COLUMNS:
+                raise UsageError(f"{where}: the header must name the columns {' '.join(COLUMNS)}")
+            header = cells
+            continue
+        if len(cells) != len(COLUMNS):
+            raise UsageError(f"{where}: {len(cells)} columns, expected {len(COLUMNS)} ({' '.join(COLUMNS)})")
+        c = _parse_row(cells, where, base)
+        out[c.name] = c
+    if header is None:
+        raise UsageError(f"{path}: no header line ({' '.join(COLUMNS)})")
+    return out
+
+
+def load(extra=None):
+    """The shipped table, then the user's file: it adds configurations or replaces same-named ones."""
+    configs = parse(TABLE)
+    if extra:
+        configs.update(parse(extra))
+    return configs
+
+
+def select(configs, spec):
+    """'jemalloc,glibc' / 'default' / 'all' (or None: the default matrix) -> [Config], in the order given."""
+    chosen = []
+    for name in (spec or "default").split(","):
+        name = name.strip()
+        if name == "all":
+            picked = list(configs.values())
+        elif name == "default":
+            picked = [c for c in configs.values() if c.matrix == "default"]
+        elif name in configs:
+            picked = [configs[name]]
+        else:
+            raise UsageError(f"unknown configuration {name!r} (known: {', '.join(configs)}, or default, all)")
+        chosen += [c for c in picked if c not in chosen]
+    return chosen
+
+
+def _paths_file():
+    paths = {}
+    try:
+        with open(os.path.join(build_dir(), "allocators.paths")) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    name, _, lib = line.rstrip("\n").partition("\t")
+                    paths[name.strip()] = lib.strip()
+    except OSError:
+        pass
+    return paths
+
+
+def resolve(config):
+    """The file to LD_PRELOAD ('' for none), or raise LookupError('library not found: ...')."""
+    lib = config.library
+    if lib == "-":
+        return ""
+    if lib.startswith("@"):
+        name = lib[1:]
+        found = os.environ.get(f"PAB_LIB_{name.upper()}") or _paths_file().get(name, "")
+        if not found:
+            raise LookupError(f"library not found: {lib} (not found when cmake configured; set PAB_LIB_{name.upper()})")
+        lib = found
+    if not os.path.isfile(lib):
+        raise LookupError(f"library not found: {lib}")
+    return lib
+
+
+_STRIP = ("LD_PRELOAD", "MALLOC_", "MIMALLOC_", "TCMALLOC_", "JE_MALLOC_CONF", "_RJEM_MALLOC_CONF", "GLIBC_TUNABLES",
+          "TBB_MALLOC_")
+
+
+def child_env(config, lib, base=None):
+    """The environment of a case: the caller's, without inherited allocator knobs, plus the config's."""
+    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith(_STRIP)}
+    env.update(config.env)
+    if lib:
+        env["LD_PRELOAD"] = lib
+    return env

@@ -1,0 +1,48 @@
+# Units on the command line and in progress lines: sizes with K/M/G/T (powers of 1024) and durations.
+# Parsing raises UsageError (one line); formatting keeps progress lines short ("1.8 s", "2m10s").
+import re
+
+from .errors import UsageError
+
+_SIZE = re.compile(r"^(\d+)([KMGT]?)$", re.IGNORECASE)
+_SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
+_SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600}
+
+
+def parse_size(text, what="size"):
+    """'64K' -> 65536; digits with an optional K, M, G or T suffix (powers of 1024)."""
+    m = _SIZE.match(str(text).strip())
+    if not m:
+        raise UsageError(f"{what}: {text!r} is not a size (digits with an optional K, M, G or T suffix)")
+    return int(m.group(1)) << _SHIFT[m.group(2).upper()]
+
+
+def parse_duration(text, what="duration"):
+    """'90', '90s', '2m', '1.5h' -> seconds (float, > 0)."""
+    m = _DURATION.match(str(text).strip())
+    if not m or float(m.group(1)) <= 0:
+        raise UsageError(f"{what}: {text!r} is not a positive duration (seconds, or with an s, m or h suffix)")
+    return float(m.group(1)) * _SECONDS[m.group(2)]
+
+
+def format_duration(seconds):
+    """Short human durations: '0.04 s', '1.8 s', '12 s', '2m10s', '1h05m'."""
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def format_size(n):
+    """Bytes -> '1.5 GiB' style, for messages."""
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.1f} {unit}"
+    return f"{n} B"
