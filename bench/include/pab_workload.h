@@ -23,6 +23,7 @@ typedef struct pab_param {
 } pab_param;
 
 /* A workload: setup once per process, then the harness runs one instrumented cycle and the timed cycles.
+ * setup reads parameters, calls pab_need and makes bookkeeping (pab_scratch); objects are made by the cycle.
  * A cycle allocates, checks and frees, and calls pab_freed() once, when it has freed what it frees.
  * Survivors a cycle keeps are freed by the next cycle or by teardown. */
 typedef struct pab_workload {
@@ -59,6 +60,11 @@ void pab_set_threads(pab_ctx *c, int threads);           /* the `threads` column
 /* The memory guard: call in setup with the bytes the case will touch at most.
  * Returns false (the case becomes a `skipped` row saying why) when that exceeds the safe share. */
 bool pab_need(pab_ctx *c, uint64_t bytes, const char *what);
+
+/* Bookkeeping memory (slot arrays, queues): zeroed anonymous mmap, never from the allocator under test, so
+ * it does not depend on the configuration.  Touched pages count in RSS alike for every allocator. */
+void *pab_scratch(size_t bytes);              /* NULL if the kernel refuses */
+void pab_scratch_free(void *p, size_t bytes);
 
 /* Failures: one line, the case becomes a `failed` row.  pab_enomem for a NULL from the allocator. */
 int pab_fail(pab_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,7 +1,5 @@
 /* small_churn: CPython's small-object traffic.  A cycle builds a live set from the size mix, churns it
  * (short-lived temporaries freed LIFO, and replacements of live objects), then frees all but the survivors. */
-#include <stdlib.h>
-
 #include "pab_pyobj.h"
 
 struct slot { void *p; uint64_t tag; size_t size; };
@@ -35,7 +33,7 @@ static int setup(pab_ctx *c, void *state) {
     if (!pab_need(c, s->n * (sizeof *s->live + 2 * (uint64_t)pab_mix_mean(s->mix) + 32), "live set")) return -1;
     if (!(s->heap = pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c))))
         return pab_fail(c, "small_churn: cannot create the object layer");
-    if (!(s->live = calloc(s->n, sizeof *s->live))) return pab_enomem(c, s->n * sizeof *s->live);
+    if (!(s->live = pab_scratch(s->n * sizeof *s->live))) return pab_enomem(c, s->n * sizeof *s->live);
     return 0;
 }
 
@@ -81,7 +79,7 @@ static int cycle(pab_ctx *c, void *state) {
 static void teardown(pab_ctx *c, void *state) {
     struct churn *s = state;
     for (uint64_t i = 0; s->live && i < s->n; i++) drop(c, s, &s->live[i]);
-    free(s->live);
+    pab_scratch_free(s->live, s->n * sizeof *s->live);
     if (s->heap) pab_heap_delete(s->heap);
 }
 
