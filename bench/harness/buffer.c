@@ -10,7 +10,7 @@ static inline uint64_t word_at(uint64_t tag, size_t off) { return tag ^ (off * 0
 
 void pab_stamp(void *p, size_t n, uint64_t tag) {
     if (n < 16) { pab_tag(p, n, tag); return; } /* words at both ends would overlap */
-    for (size_t off = 0; off + 8 <= n; off += PAB_PAGE) {
+    for (size_t off = 0; off + 16 <= n; off += PAB_PAGE) { /* stops short of the last word */
         uint64_t w = word_at(tag, off);
         memcpy((char *)p + off, &w, 8);
     }
@@ -26,7 +26,7 @@ void pab_fill(void *p, size_t n, uint64_t tag) {
 bool pab_pages_ok(const void *p, size_t n, uint64_t tag) {
     if (n < 16) return pab_tag_ok(p, n, tag);
     uint64_t w;
-    for (size_t off = 0; off + 8 <= n; off += PAB_PAGE) {
+    for (size_t off = 0; off + 16 <= n; off += PAB_PAGE) { /* stops short of the last word */
         memcpy(&w, (const char *)p + off, 8);
         if (w != word_at(tag, off)) return false;
     }

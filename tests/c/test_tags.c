@@ -7,7 +7,7 @@
 #include "pab_workload.h"
 
 int main(void) {
-    unsigned char buf[3 * 4096 + 40];
+    static unsigned char buf[3 * 4096 + 40];
     for (size_t n = 1; n <= 64; n++) {
         uint64_t tag = pab_mix64(n);
         memset(buf, 0, sizeof buf);
@@ -26,12 +26,12 @@ int main(void) {
         pab_stamp(buf, n, tag);
         CHECK(pab_pages_ok(buf, n, tag), "stamp of %zu bytes does not read back", n);
     }
-    static const size_t sizes[] = {4096, 4097, 8200, 3 * 4096 + 40};
+    static const size_t sizes[] = {4096, 4097, 4096 + 12, 8200, 2 * 4096 + 9, 3 * 4096 + 40};
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         size_t n = sizes[k];
         pab_fill(buf, n, 77);
         CHECK(pab_pages_ok(buf, n, 77), "fill of %zu bytes", n);
-        size_t at = n > 4096 ? 4096 : n - 4; /* the second page, or the last word */
+        size_t at = n >= 4096 + 16 ? 4096 : n - 4; /* the second page's word, or the last word */
         buf[at] ^= 1;
         CHECK(!pab_pages_ok(buf, n, 77), "a flipped byte at %zu of %zu bytes went unnoticed", at, n);
         CHECK(!pab_pages_ok(buf, n, 78), "another buffer's pattern matched");
