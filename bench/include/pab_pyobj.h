@@ -31,6 +31,14 @@ typedef struct {
 } pab_heap_stats;
 pab_heap_stats pab_heap_stat(const pab_heap *h);
 
+/* Added for the free lists and the `freelist` workload (pymalloc helper). */
+struct pab_tally *pab_heap_tally(pab_heap *h); /* the tally given to pab_heap_new (or the heap's own) */
+typedef struct {
+    uint64_t layer;  /* requests that reached the layer: PyObject_Malloc/Free/Realloc calls */
+    uint64_t malloc; /* of those, the ones served by the system malloc/free/realloc */
+} pab_heap_calls;
+pab_heap_calls pab_heap_calls_of(const pab_heap *h);
+
 /* Object size mixes (data: bench/mixes.tsv): draw the size of the next request. */
 typedef struct pab_mix pab_mix;
 const pab_mix *pab_mix_find(const char *name); /* "python", "uniform"; NULL if unknown */
