@@ -28,7 +28,8 @@ test: build
 test-sanitize: setup
 	cmake -S . -B $(BUILD)-asan -DCMAKE_BUILD_TYPE=Debug -DPAB_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD)-asan -j $(JOBS)
-	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -R '^c_'
+	# c_test_alloc is left out: under ASan, libasan serves malloc, so allocator identity is the normal build's test
+	cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -R '^c_' -E '^c_test_alloc$$'
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan

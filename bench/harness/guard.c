@@ -6,7 +6,9 @@
 
 void pab_format_bytes(uint64_t n, char *out, size_t len) {
     if (n >= (1ULL << 30)) snprintf(out, len, "%.1f GiB", (double)n / (1ULL << 30));
-    else snprintf(out, len, "%.1f MiB", (double)n / (1ULL << 20));
+    else if (n >= (1ULL << 20)) snprintf(out, len, "%.1f MiB", (double)n / (1ULL << 20));
+    else if (n >= 1024) snprintf(out, len, "%.1f KiB", (double)n / 1024);
+    else snprintf(out, len, "%llu B", (unsigned long long)n);
 }
 
 int pab_guard(uint64_t need, uint64_t avail, const char *who, char *msg, size_t len) {

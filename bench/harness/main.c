@@ -88,7 +88,12 @@ static int parse(int *argc, char **argv, struct opts *o) {
             if (pab_parse_size(v, &s)) return usage("--pab_seed takes a non-negative integer, not ", v);
             o->seed = s;
         } else if (!strncmp(a, "--pab_timeline=", 15)) o->timeline = v;
-        else if (!strncmp(a, "--pab_timeline_ms=", 18)) o->timeline_ms = (unsigned)atoi(v);
+        else if (!strncmp(a, "--pab_timeline_ms=", 18)) {
+            uint64_t ms;
+            if (pab_parse_size(v, &ms) || ms < 1 || ms > 60000)
+                return usage("--pab_timeline_ms takes 1 to 60000 milliseconds, not ", v);
+            o->timeline_ms = (unsigned)ms;
+        }
         else if (!strcmp(a, "--pab_list")) o->list = 1;
         else if (!strcmp(a, "--pab_identify")) o->identify = 1;
         else if (!strcmp(a, "--pab_validate")) o->validate = 1;
@@ -142,7 +147,14 @@ int main(int argc, char **argv) {
     if ((rc = identify(&o, &c.alloc)) || o.identify) return rc;
     if (!o.workload) return usage("--pab_workload=NAME is required (see --pab_list)", NULL);
     const pab_workload *w = pab_workload_find(o.workload);
-    if (!w) return usage("unknown workload ", o.workload);
+    if (!w) {
+        char known[1024] = "";
+        for (const pab_workload *k = pab_workload_first(); k; k = k->next)
+            snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", k == pab_workload_first() ? "" : ", ",
+                     k->name);
+        fprintf(stderr, "pyalloc-bench: unknown workload '%s' (known: %s)\n", o.workload, known);
+        return 2;
+    }
     char err[512], params[2048];
     if (pab_values_parse(&c.v, w, o.nparams, o.params, err, sizeof err)) return usage(err, NULL);
     if (o.validate) return 0;

@@ -53,7 +53,10 @@ def _overrides(items):
         k, sep, v = item.partition("=")
         if not sep or not k.strip() or not v.strip():
             raise UsageError(f"--param {item!r}: expected KEY=VALUE")
-        out[k.strip()] = v.strip()
+        k, v = k.strip(), v.strip()
+        if out.get(k, v) != v:
+            raise UsageError(f"--param {k} is given twice, as {out[k]} and as {v}")
+        out[k] = v
     return out
 
 
@@ -125,11 +128,16 @@ def plan(args):
                          f"{format_size(have)}: use --preset default, or a preset file of your own")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     libs = {}
+    named = set(_split(args.configs or "")) - {"default", "all"}
     for cfg in chosen:
         try:
             libs[cfg.name] = (configs.resolve(cfg), "")
         except LookupError as e:
             libs[cfg.name] = ("", str(e))
+        if cfg.name in named:  # asked for by name: refuse now rather than run a matrix of failures
+            err = libs[cfg.name][1] or binary.identify(configs.child_env(cfg, libs[cfg.name][0]), cfg.allocator)[1]
+            if err:
+                raise UsageError(f"configuration {cfg.name}: {err}")
     return dict(preset=preset, configs=chosen, libs=libs, cases=cases, workloads=workloads, settings=s, seed=seed,
                 exe=binary.path())
 
@@ -137,15 +145,18 @@ def plan(args):
 # --- the results directory
 
 def make_run_dir(out):
-    os.makedirs(out, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        run_id = stamp if n == 1 else f"{stamp}-{n}"
-        try:
-            os.mkdir(os.path.join(out, run_id))
-            return run_id, os.path.join(out, run_id)
-        except FileExistsError:
-            continue
+    try:
+        os.makedirs(out, exist_ok=True)
+        for n in range(1, 1000):
+            run_id = stamp if n == 1 else f"{stamp}-{n}"
+            try:
+                os.mkdir(os.path.join(out, run_id))
+                return run_id, os.path.join(out, run_id)
+            except FileExistsError:
+                continue
+    except OSError as e:
+        raise UsageError(f"cannot create the results directory {out}: {e.strerror}")
     raise UsageError(f"cannot create a run directory under {out}")
 
 
@@ -187,7 +198,7 @@ class _Terminated(BaseException):
 
 
 def _on_term(signum, frame):
-    raise _Terminated()
+    raise _Terminated(signum)
 
 
 def _append_timeline(path, src, head):
@@ -235,7 +246,7 @@ def execute(p, run_id, run_dir, facts, timeline):
                        release_policy=job.config.release, env=job.config.env_text, workload=job.case.workload,
                        params=params)
             row.update(fields)
-            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+            old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
             try:  # a row and its timeline are written whole, even when Ctrl-C arrives now
                 writer.write(row)
                 if tl:
@@ -262,16 +273,19 @@ def main(args):
     write_json(os.path.join(run_dir, "meta.json"), m)
     print(f"run {run_id}: {len(p['configs'])} configurations x {len(p['cases'])} cases x {p['settings']['rounds']} "
           f"rounds = {m['processes']} processes, seed {p['seed']}, into {run_dir}", file=sys.stderr)
-    previous, status, counts = signal.signal(signal.SIGTERM, _on_term), 0, Counter()
+    previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
+    status, counts = 0, Counter()
     try:
         counts = execute(p, run_id, run_dir, facts, args.timeline)
         m["complete"] = True
     except KeyboardInterrupt:
         status, m["interrupted"] = 130, "SIGINT"
-    except _Terminated:
-        status, m["interrupted"] = 143, "SIGTERM"
+    except _Terminated as e:
+        signum = e.args[0]
+        status, m["interrupted"] = 128 + signum, signal.Signals(signum).name
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
         if not m["complete"]:
             counts = Counter(r["status"] for r in _rows(run_dir))
         m.update(finished=datetime.now(timezone.utc).isoformat(timespec="seconds"), statuses=dict(counts))

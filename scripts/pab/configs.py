@@ -66,6 +66,8 @@ def parse(path):
             lines = f.read().splitlines()
     except OSError as e:
         raise UsageError(f"cannot read configurations file {path}: {e.strerror}")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"configurations file {path} is not a text file ({e.reason} at byte {e.start})")
     base = os.path.dirname(os.path.abspath(path))
     out, header = {}, None
     for n, line in enumerate(lines, start=1):

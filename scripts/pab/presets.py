@@ -59,6 +59,8 @@ def parse(path, name=None):
             lines = f.read().splitlines()
     except OSError as e:
         raise UsageError(f"cannot read preset {path}: {e.strerror}")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"preset {path} is not a text file ({e.reason} at byte {e.start})")
     settings = {k: d for k, (_, d) in SETTINGS.items()}
     cases = []
     for n, line in enumerate(lines, start=1):
