@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from . import binary, configs, machine, presets, runner, schema
+from . import binary, configs, cpython, machine, presets, runner, schema
 from .errors import UsageError
 from .presets import Case
 from .units import format_duration, format_size, parse_duration
@@ -38,6 +38,9 @@ def register(sub):
     p.add_argument("--min-time", help="libbenchmark's --benchmark_min_time in seconds (default from the preset)")
     p.add_argument("--timeline", action="store_true", help="record RSS over the instrumented cycle into timeline.csv")
     p.add_argument("--out", help="results directory (default: <repo>/results)")
+    p.add_argument("--runtime", choices=("c", "cpython", "both"), default="c",
+                   help="c: the C model (default); cpython: the same workloads in /usr/bin/python3, with "
+                   "PYTHONMALLOC=malloc and with pymalloc; both: the two side by side (for `pyalloc fidelity`)")
     p.set_defaults(func=main)
 
 
@@ -111,6 +114,13 @@ def plan(args):
         err = binary.validate(c.workload, c.params)
         if err:
             raise UsageError(err)
+    if args.runtime != "c":
+        py, notes = cpython.expand(cases)
+        for n in notes:
+            print(f"pyalloc: note: {n}", file=sys.stderr)
+        cases = (cases if args.runtime == "both" else []) + py
+        if not cases:
+            raise UsageError("no selected case has a CPython version")
     s = dict(preset.settings)
     if args.rounds is not None:
         if args.rounds < 1:
@@ -234,12 +244,17 @@ def execute(p, run_id, run_dir, facts, timeline):
             lib, lib_err = p["libs"][job.config.name]
             out_json, tl = os.path.join(tmp, f"{i}.json"), os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
             started = time.monotonic()
+            py = cpython.is_cpython(job.case)
             if lib_err:
                 fields = runner.outcome("failed", lib_err)
+            elif py:  # no timeline: a sampler thread would fight the GIL
+                argv, env = cpython.command(job.case, job.config, p["seed"], s["min_time"], out_json,
+                                            configs.child_env(job.config, lib))
+                fields = runner.run(argv, env, s["timeout"], out_json)
             else:
                 argv = runner.command(p["exe"], job, p["seed"], s["min_time"], out_json, tl)
                 fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
-            params = full_params(job.case, p["workloads"])
+            params = cpython.full_params(job.case) if py else full_params(job.case, p["workloads"])
             row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
                        timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=p["preset"].name,
                        config=job.config.name, allocator=job.config.allocator, allocator_lib=lib, verified=0,
@@ -249,7 +264,7 @@ def execute(p, run_id, run_dir, facts, timeline):
             old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
             try:  # a row and its timeline are written whole, even when Ctrl-C arrives now
                 writer.write(row)
-                if tl:
+                if tl and not py:
                     head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
                     _append_timeline(os.path.join(run_dir, "timeline.csv"), tl, head)
             finally:

@@ -166,6 +166,18 @@ class Cli(unittest.TestCase):
         for name in ("glibc", "mimalloc"):
             self.assertEqual((rows[name]["status"], rows[name]["verified"]), ("ok", 1), rows[name]["error"])
 
+    def test_runtime_both(self):
+        p = pyalloc(["run", "--preset", "quick", "--workloads", "small_churn", "--configs", "glibc,jemalloc",
+                     "--runtime", "both", "--out", self.out] + TINY)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        rows = schema.read_rows(self.run_dir())
+        kinds = sorted((r["config"], "runtime=cpython" in r["params"], r["params"].split("layer=")[1].split(";")[0])
+                       for r in rows)
+        self.assertEqual(kinds, [(c, py, layer) for c in ("glibc", "jemalloc")
+                                 for py, layer in ((False, "malloc"), (True, "malloc"), (True, "pymalloc"))])
+        for r in rows:
+            self.assertEqual((r["status"], r["verified"], r["allocator"]), ("ok", 1, r["config"]), r["error"])
+
     def test_timeout(self):
         p = pyalloc(["run", "--preset", "quick", "--workloads", "small_churn", "--configs", "glibc",
                      "--param", "live=2M", "--param", "ops=2M",
