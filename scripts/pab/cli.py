@@ -33,3 +33,6 @@ def main(argv):
     except KeyboardInterrupt:
         print("pyalloc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `pyalloc compare A B | head`: the reader has gone, and that is fine
+        sys.stderr.close()
+        return 0

@@ -24,7 +24,6 @@ class Run:
             raise UsageError(f"{path}: no such run (give a run directory made by `pyalloc run`)")
         self.dir = os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
         self.rows = schema.read_rows(path)
-        _check_complete_last_line(schema.results_path(path))
         if not self.rows:
             raise UsageError(f"{schema.results_path(path)} holds no rows yet")
         self.meta = _read_meta(os.path.join(self.dir, "meta.json"))
@@ -64,17 +63,6 @@ class Run:
         out["seed"] = self.meta.get("seed", first.get("seed"))
         out["complete"] = self.meta.get("complete")
         return out
-
-
-def _check_complete_last_line(path):
-    """schema.Writer ends every row with a newline: a file that does not end with one was cut mid-row."""
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        if f.tell() == 0:
-            return
-        f.seek(-1, os.SEEK_END)
-        if f.read(1) != b"\n":
-            raise UsageError(f"{path}: the last row is cut short (truncated file)")
 
 
 def _read_meta(path):

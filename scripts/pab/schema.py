@@ -35,6 +35,7 @@ def read_rows(run):
     """Rows of a results.csv as dicts with numbers converted; empty numeric cells become None.
     Raises UsageError (one line) for a file that is not ours or is damaged."""
     path = results_path(run)
+    _check_last_row_whole(path)
     try:
         with open(path, newline="") as f:
             reader = csv.reader(f)
@@ -49,6 +50,17 @@ def read_rows(run):
             return rows
     except (UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"{path} is not a pyalloc-bench results file ({e})")
+
+
+def _check_last_row_whole(path):
+    """Writer ends every row with a newline: a file that does not end with one was cut inside its last row
+    (which can still have the right number of cells)."""
+    with open(path, "rb") as f:
+        if f.seek(0, os.SEEK_END) == 0:
+            return
+        f.seek(-1, os.SEEK_END)
+        if f.read(1) != b"\n":
+            raise UsageError(f"{path}: the last row is cut short (truncated file)")
 
 
 def _convert(row, path, n):

@@ -201,7 +201,8 @@ class Cli(unittest.TestCase):
     def interrupt(self, sig):
         """Starts a long run, sends sig once two rows are written; returns (exit status, stderr)."""
         env = dict(os.environ, PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1")
-        proc = subprocess.Popen(["/usr/bin/python3", PYALLOC, "run", "--preset", "quick", "--configs", "glibc",
+        proc = subprocess.Popen(["/usr/bin/python3", PYALLOC, "run", "--preset", "quick", "--workloads", "small_churn",
+                                 "--configs", "glibc",
                                  "--rounds", "50", "--out", self.out, "--param", "live=200K", "--param", "ops=200K",
                                  "--min-time", "0.05"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
