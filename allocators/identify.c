@@ -23,8 +23,6 @@ const pab_allocator *pab_alloc_find(const char *name) {
     return NULL;
 }
 
-const char *pab_alloc_names(void) { return "glibc|jemalloc|mimalloc|tcmalloc|tbbmalloc|other"; }
-
 const pab_allocator *pab_alloc_identify(char *lib, size_t len) {
     Dl_info m, u;
     void *mal = pab_alloc_sym("malloc");

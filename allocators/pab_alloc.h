@@ -17,7 +17,6 @@ extern const pab_allocator pab_alloc_glibc, pab_alloc_jemalloc, pab_alloc_mimall
     pab_alloc_tbbmalloc, pab_alloc_other;
 
 const pab_allocator *pab_alloc_find(const char *name); /* NULL if unknown */
-const char *pab_alloc_names(void);                      /* "glibc|jemalloc|..." */
 
 /* Which allocator serves malloc in this process: the one whose unique symbol lives in the same loaded
  * object as the `malloc` that dlsym(RTLD_DEFAULT) resolves to.  lib gets that object's path.

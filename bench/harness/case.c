@@ -82,6 +82,10 @@ static void measure_once(pab_ctx *c) {
     }
     c->set_up = true;
     c->tally = (struct pab_tally){0};
+    if (!pab_hwm_reset()) { /* else the peak would silently include setup */
+        pab_fail(c, "harness: cannot reset the peak RSS (writing 5 to /proc/self/clear_refs failed)");
+        return;
+    }
     if (c->timeline && pab_timeline_start(c->timeline, c->timeline_ms))
         fprintf(stderr, "pyalloc-bench: cannot write the timeline to %s\n", c->timeline);
     c->m.rss_base = pab_rss_bytes();

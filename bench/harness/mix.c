@@ -80,3 +80,8 @@ double pab_mix_mean(const pab_mix *m) {
     }
     return mean;
 }
+
+const pab_mix *pab_mix_of_case(const pab_ctx *c) {
+    static const char *const names[] = {"python", "uniform"}; /* PAB_MIX_CHOICES order */
+    return pab_mix_find(names[pab_choice(c, "mix")]);
+}

@@ -101,3 +101,5 @@ struct pab_tally *pab_heap_tally(pab_heap *h) { return h->tally; }
 pab_heap_calls pab_heap_calls_of(const pab_heap *h) {
     return (pab_heap_calls){.layer = h->calls, .malloc = h->malloc_calls};
 }
+
+pab_heap *pab_heap_of_case(pab_ctx *c) { return pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c)); }

@@ -46,4 +46,10 @@ size_t pab_mix_draw(const pab_mix *m, pab_rng *r);
 double pab_mix_mean(const pab_mix *m); /* mean request size in bytes: for pab_need estimates */
 #define PAB_MIX_CHOICES "python|uniform"
 
+/* The two parameters most workloads share, as rows of their parameter tables, and what they select. */
+#define PAB_PARAM_LAYER {"layer", PAB_P_ENUM, "malloc", PAB_LAYER_CHOICES, "malloc (PYTHONMALLOC=malloc) or the pymalloc model", 0, 0}
+#define PAB_PARAM_MIX {"mix", PAB_P_ENUM, "python", PAB_MIX_CHOICES, "object size mix (bench/mixes.tsv)", 0, 0}
+pab_heap *pab_heap_of_case(pab_ctx *c); /* a heap of the case's `layer`, counting into pab_tally(c) */
+const pab_mix *pab_mix_of_case(const pab_ctx *c); /* the case's `mix` */
+
 #endif

@@ -150,11 +150,11 @@ def identify():
     """(allocator name or None, path of the object that serves malloc)."""
     base, lib = _object_of("malloc")
     if base is None:
-        return None, lib
+        return "other", lib
     for name in KNOWN:
         if _object_of(UNIQUE[name])[0] == base:
             return name, lib
-    return None, lib
+    return "other", lib
 
 
 def _version_from_path(symbol):
@@ -183,7 +183,7 @@ def _tcmalloc_version():
 
 VERSION = {"glibc": lambda: sym("gnu_get_libc_version", ctypes.c_char_p)().decode(),
            "jemalloc": _jemalloc_version, "mimalloc": _mimalloc_version, "tcmalloc": _tcmalloc_version,
-           "tbbmalloc": lambda: _version_from_path("scalable_malloc")}
+           "tbbmalloc": lambda: _version_from_path("scalable_malloc"), "other": lambda: "unknown"}
 
 _SZ = ctypes.c_size_t
 _MALLCTL = (ctypes.c_int, (ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, _SZ))
@@ -196,6 +196,7 @@ RELEASE = {
     "tcmalloc": [("MallocExtension_MarkThreadIdle", None, (), ()),
                  ("MallocExtension_ReleaseFreeMemory", None, (), ())],
     "tbbmalloc": [("scalable_allocation_command", ctypes.c_int, (ctypes.c_int, ctypes.c_void_p), (0, None))],
+    "other": [],  # a library we have no adapter for: nothing to call (never glibc's malloc_trim in its place)
 }
 
 
@@ -389,7 +390,7 @@ def actual_layer():
 def build_parser():
     a = argparse.ArgumentParser(description="A pyalloc-bench workload under the real CPython interpreter.")
     a.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
-    a.add_argument("--expect", choices=KNOWN)
+    a.add_argument("--expect", choices=KNOWN + ("other",))
     a.add_argument("--release", default="none")
     a.add_argument("--seed", default="0")
     a.add_argument("--out", "--benchmark_out", dest="out")
@@ -434,14 +435,14 @@ def _main(w, argv):
     except ValueError:
         raise Usage(f"--seed takes a non-negative integer and --min-time seconds, not {o.seed} / {o.min_time}")
     allocator, lib = identify()
-    version = VERSION[allocator]() if allocator else "unknown"
-    verified = bool(allocator) and (not o.expect or o.expect == allocator)
+    version = VERSION[allocator]()
+    verified = allocator != "other" and (not o.expect or o.expect == allocator)
     if o.identify:
-        print(json.dumps({"allocator": allocator or "unknown", "lib": lib, "version": version,
+        print(json.dumps({"allocator": allocator, "lib": lib, "version": version,
                           "expect": o.expect or "", "verified": verified, "layer": actual_layer()}))
     if o.expect and o.expect != allocator:
         print(f"pyalloc-bench: allocator mismatch: expected {o.expect}, but malloc is served by "
-              f"{allocator or 'unknown'} ({lib})", file=sys.stderr)
+              f"{allocator} ({lib})", file=sys.stderr)
         return 3
     if o.identify:
         return 0
@@ -456,7 +457,7 @@ def _main(w, argv):
         return 0
     text["runtime"] = "cpython"
     params = ";".join(f"{k}={text[k]}" for k in sorted(text))
-    c = Ctx(w, values, seed, Release(allocator or "glibc"), o.release == "cycle")
+    c = Ctx(w, values, seed, Release(allocator), o.release == "cycle")
     entry, call = run_case(c, min_time)
     doc = {"context": context(w, allocator, lib, version, "1" if verified else "0", params, o.release, call),
            "benchmarks": [entry]}

@@ -24,7 +24,7 @@ static const pab_param params[] = {
     {"freelist", PAB_P_ENUM, "on", "on|off", "CPython's free lists (on) or every object to the allocator (off)", 0, 0},
     {"burst", PAB_P_SIZE, "200", NULL, "objects alive at once: created, then destroyed LIFO", 1, 0},
     {"bursts", PAB_P_SIZE, "500", NULL, "bursts per cycle", 1, 0},
-    {"layer", PAB_P_ENUM, "malloc", PAB_LAYER_CHOICES, "malloc (PYTHONMALLOC=malloc) or the pymalloc model", 0, 0},
+    PAB_PARAM_LAYER,
     {NULL},
 };
 
@@ -34,10 +34,10 @@ static int setup(pab_ctx *c, void *state) {
     s->bursts = pab_size(c, "bursts");
     s->rng.s = pab_seed(c);
     if (!pab_need(c, s->burst * (sizeof *s->objs + 2 * 184), "one burst")) return -1;
-    if (!(s->heap = pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c))) ||
+    if (!(s->heap = pab_heap_of_case(c)) ||
         !(s->fl = pab_fl_new(s->heap, pab_choice(c, "freelist") ? PAB_FL_OFF : 0)))
         return pab_fail(c, "freelist: cannot create the object layer");
-    if (!(s->objs = calloc(s->burst, sizeof *s->objs))) return pab_enomem(c, s->burst * sizeof *s->objs);
+    if (!(s->objs = pab_scratch(s->burst * sizeof *s->objs))) return pab_enomem(c, s->burst * sizeof *s->objs);
     return 0;
 }
 
@@ -99,7 +99,7 @@ static void teardown(pab_ctx *c, void *state) {
     struct fl *s = state;
     for (uint64_t i = 0; s->objs && i < s->burst; i++)
         if (s->objs[i].p) destroy(c, s, &s->objs[i], false);
-    free(s->objs);
+    pab_scratch_free(s->objs, s->burst * sizeof *s->objs);
     if (s->fl) pab_fl_delete(s->fl);
     if (s->heap) pab_heap_delete(s->heap);
 }

@@ -23,6 +23,7 @@ struct gcw {
     uint64_t nresident;
     struct ringref *rings;  /* per ring of the cycle */
     uint64_t n, ring, size, survive0, survive1, cyclic, serial, nrings, mid_head;
+    bool auto_gc;           /* t0 > 0 */
     pab_rng rng;
 };
 
@@ -34,10 +35,10 @@ static const pab_param params[] = {
     {"survive1", PAB_P_INT, "30", NULL, "percent of those still referenced at the cycle's end (reach gen2)", 0, 100},
     {"cyclic", PAB_P_INT, "50", NULL, "percent of dropped rings that are cycles (the rest die by refcount)", 0, 100},
     {"resident", PAB_P_SIZE, "0", NULL, "long-lived objects made in setup and kept (gen2's long_lived_total)", 0, 0},
-    {"t0", PAB_P_INT, "700", NULL, "gen0 threshold (gc.set_threshold); 0 disables the GC", 0, 0},
+    {"t0", PAB_P_INT, "700", NULL, "gen0 threshold (gc.set_threshold); 0: no automatic GC, a full gc.collect() at each cycle's start", 0, 0},
     {"t1", PAB_P_INT, "10", NULL, "gen1 threshold", 0, 0},
     {"t2", PAB_P_INT, "10", NULL, "gen2 threshold", 0, 0},
-    {"layer", PAB_P_ENUM, "malloc", PAB_LAYER_CHOICES, "malloc (PYTHONMALLOC=malloc) or the pymalloc model", 0, 0},
+    PAB_PARAM_LAYER,
     {NULL},
 };
 
@@ -70,16 +71,17 @@ static int setup(pab_ctx *c, void *state) {
     s->nresident = pab_size(c, "resident");
     s->rng.s = pab_seed(c);
     uint32_t t[3] = {(uint32_t)pab_int(c, "t0"), (uint32_t)pab_int(c, "t1"), (uint32_t)pab_int(c, "t2")};
+    s->auto_gc = t[0] != 0;
     if (s->n >= UINT32_MAX) return pab_fail(c, "gc_generations: objects must be below 4G");
     /* garbage of one cycle can wait for the next: two cycles' objects at most, plus the references */
     if (!pab_need(c, (s->n + s->nresident) * (2 * s->size + 32 + sizeof(void *)) + s->nrings * sizeof *s->rings,
                   "objects")) return -1;
-    if (!(s->heap = pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c))) ||
+    if (!(s->heap = pab_heap_of_case(c)) ||
         !(s->gc = pab_gc_new(t, gc_free, s)))
         return pab_fail(c, "gc_generations: cannot create the object layer");
-    if (!(s->objs = calloc(s->n, sizeof *s->objs)) || !(s->rings = calloc(s->nrings, sizeof *s->rings)) ||
-        !(s->resident = calloc(s->nresident + 1, sizeof *s->resident)))
-        return pab_enomem(c, s->n * sizeof *s->objs);
+    if (!(s->objs = pab_scratch(s->n * sizeof *s->objs)) || !(s->rings = pab_scratch(s->nrings * sizeof *s->rings)) ||
+        !(s->resident = pab_scratch((s->nresident + 1) * sizeof *s->resident)))
+        return pab_fail(c, "gc_generations: no memory for the bookkeeping of %llu objects", (unsigned long long)s->n);
     for (uint64_t i = 0; i < s->nresident; i++) {
         void *o = pab_obj_alloc(s->heap, s->size);
         if (!o) return pab_enomem(c, s->size);
@@ -145,6 +147,7 @@ static int drop_middle(struct gcw *s, uint64_t upto) {
 
 static int cycle(pab_ctx *c, void *state) {
     struct gcw *s = state;
+    if (!s->auto_gc && pab_gc_collect(s->gc, 2)) return -1; /* t0=0: last cycle's garbage goes now, not never */
     s->mid_head = 0;
     for (uint64_t k = 0; k < s->nrings; k++)
         if (build(s, k) || ((k & 63) == 63 && drop_middle(s, k))) return -1;
@@ -166,9 +169,9 @@ static void teardown(pab_ctx *c, void *state) {
         pab_gc_collect(s->gc, 2); /* everything left is garbage: one full collection frees it */
         pab_gc_delete(s->gc);
     }
-    free(s->objs);
-    free(s->rings);
-    free(s->resident);
+    pab_scratch_free(s->objs, s->n * sizeof *s->objs);
+    pab_scratch_free(s->rings, s->nrings * sizeof *s->rings);
+    pab_scratch_free(s->resident, (s->nresident + 1) * sizeof *s->resident);
     if (s->heap) pab_heap_delete(s->heap);
 }
 

@@ -25,8 +25,8 @@ static const pab_param params[] = {
     {"n", PAB_P_SIZE, "1M", NULL, "objects appended, then popped, per cycle", 1, 0},
     {"survivors", PAB_P_INT, "0", NULL, "keep every k-th popped object alive until the next cycle (0: none)", 0, 0},
     {"shrink", PAB_P_ENUM, "cpython", "cpython|none", "cpython: pop() shrinks the array below half full; none: never (the seed's case)", 0, 0},
-    {"layer", PAB_P_ENUM, "malloc", PAB_LAYER_CHOICES, "malloc (PYTHONMALLOC=malloc) or the pymalloc model", 0, 0},
-    {"mix", PAB_P_ENUM, "python", PAB_MIX_CHOICES, "object size mix (bench/mixes.tsv)", 0, 0},
+    PAB_PARAM_LAYER,
+    PAB_PARAM_MIX,
     {NULL},
 };
 
@@ -42,12 +42,12 @@ static int setup(pab_ctx *c, void *state) {
     s->n = pab_size(c, "n");
     s->every = (uint64_t)pab_int(c, "survivors");
     s->shrink = pab_choice(c, "shrink") == 0;
-    s->mix = pab_mix_find(pab_choice(c, "mix") ? "uniform" : "python");
+    s->mix = pab_mix_of_case(c);
     s->rng.s = pab_seed(c);
     uint64_t slots = s->n + s->n / 8 + 8, nkept = s->every ? s->n / s->every + 1 : 0;
     if (!pab_need(c, s->n * (uint64_t)(pab_mix_mean(s->mix) + 16) + 2 * 8 * slots + nkept * sizeof *s->kept, "list and objects"))
         return -1;
-    if (!(s->heap = pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c))))
+    if (!(s->heap = pab_heap_of_case(c)))
         return pab_fail(c, "list_pop: cannot create the object layer");
     s->kept_bytes = nkept * sizeof *s->kept;
     if (nkept && !(s->kept = pab_scratch(s->kept_bytes))) return pab_enomem(c, s->kept_bytes);

@@ -23,7 +23,7 @@ static const pab_param params[] = {
     {"final", PAB_P_SIZE, "64K", NULL, "final length in bytes of each str and bytearray", 1, 0},
     {"chunk", PAB_P_SIZE, "16", NULL, "bytes appended per `+=`", 1, 0},
     {"keys", PAB_P_SIZE, "10K", NULL, "keys inserted into each dict (keys and values themselves are not modelled)", 1, 0},
-    {"layer", PAB_P_ENUM, "malloc", PAB_LAYER_CHOICES, "malloc (PYTHONMALLOC=malloc) or the pymalloc model", 0, 0},
+    PAB_PARAM_LAYER,
     {NULL},
 };
 
@@ -40,7 +40,7 @@ static int setup(pab_ctx *c, void *state) {
     s->gen = pab_seed(c);
     uint64_t dict = pab_dict_keys_bytes(pab_dict_slots_after_insert(8, s->keys + 5)); /* a bound */
     if (!pab_need(c, s->count * (3 * (s->final + s->final / 8 + 64) + 2 * dict), "growing containers")) return -1;
-    if (!(s->heap = pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c))))
+    if (!(s->heap = pab_heap_of_case(c)))
         return pab_fail(c, "realloc_growth: cannot create the object layer");
     if (!(s->objs = pab_scratch(s->nobj * sizeof *s->objs))) return pab_enomem(c, s->nobj * sizeof *s->objs);
     return 0;

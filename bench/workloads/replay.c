@@ -98,7 +98,6 @@ static int op_realloc(pab_ctx *c, struct replay *s, const pab_trace_rec *r, stru
     if (r->old && check(c, s, r->old)) return -1;
     if (!r->id) return r->old && !r->size ? drop(c, s, r->old, t, 1) : (pab_count(t, 1, 0), 0);
     void *q = realloc(o.p, r->size);
-    if (!q && !r->size) o.n = 0;            /* realloc(p, 0) freed p here; the trace keeps an empty block */
     uint64_t tag = tag_of(r->id);
     if (q && r->old && o.p && o.n >= 16 && r->size >= 8 && s->touch != TOUCH_NONE && memcmp(q, &tag, 8))
         return pab_fail(c, "replay: realloc of block %u did not keep its contents", r->id);

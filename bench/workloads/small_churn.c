@@ -17,8 +17,8 @@ static const pab_param params[] = {
     {"ops", PAB_P_SIZE, "200K", NULL, "churn steps per cycle (a burst of temporaries or a replacement)", 0, 0},
     {"young", PAB_P_INT, "80", NULL, "percent of steps that are short-lived temporaries, freed LIFO", 0, 100},
     {"survivors", PAB_P_INT, "0", NULL, "keep 1 in k objects alive after the cycle (0: none)", 0, 0},
-    {"layer", PAB_P_ENUM, "malloc", PAB_LAYER_CHOICES, "malloc (PYTHONMALLOC=malloc) or the pymalloc model", 0, 0},
-    {"mix", PAB_P_ENUM, "python", PAB_MIX_CHOICES, "object size mix (bench/mixes.tsv)", 0, 0},
+    PAB_PARAM_LAYER,
+    PAB_PARAM_MIX,
     {NULL},
 };
 
@@ -28,10 +28,10 @@ static int setup(pab_ctx *c, void *state) {
     s->steps = pab_size(c, "ops");
     s->young = (uint64_t)pab_int(c, "young");
     s->keep = pab_size(c, "survivors");
-    s->mix = pab_mix_find(pab_choice(c, "mix") ? "uniform" : "python");
+    s->mix = pab_mix_of_case(c);
     s->rng.s = pab_seed(c);
     if (!pab_need(c, s->n * (sizeof *s->live + 2 * (uint64_t)pab_mix_mean(s->mix) + 32), "live set")) return -1;
-    if (!(s->heap = pab_heap_new((pab_layer)pab_choice(c, "layer"), pab_tally(c))))
+    if (!(s->heap = pab_heap_of_case(c)))
         return pab_fail(c, "small_churn: cannot create the object layer");
     if (!(s->live = pab_scratch(s->n * sizeof *s->live))) return pab_enomem(c, s->n * sizeof *s->live);
     return 0;

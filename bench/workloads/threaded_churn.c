@@ -45,7 +45,7 @@ static const pab_param params[] = {
     {"young", PAB_P_INT, "80", NULL, "percent of steps that are short-lived temporaries, freed LIFO", 0, 100},
     {"cross", PAB_P_INT, "25", NULL, "percent of replaced objects freed by the next thread instead of their own", 0, 100},
     {"survivors", PAB_P_INT, "0", NULL, "keep 1 in k objects alive after the cycle (0: none)", 0, 0},
-    {"mix", PAB_P_ENUM, "python", PAB_MIX_CHOICES, "object size mix (bench/mixes.tsv)", 0, 0},
+    PAB_PARAM_MIX,
     {NULL},
 };
 
@@ -60,7 +60,7 @@ static int setup(pab_ctx *c, void *state) {
     s->young = (uint64_t)pab_int(c, "young");
     s->cross = (uint64_t)pab_int(c, "cross");
     s->keep = (uint64_t)pab_int(c, "survivors");
-    s->mix = pab_mix_find(pab_choice(c, "mix") ? "uniform" : "python");
+    s->mix = pab_mix_of_case(c);
     uint64_t per = s->n * (sizeof(struct slot) + 2 * (uint64_t)pab_mix_mean(s->mix) + 32) + (s->steps + BATCH) * sizeof(struct slot);
     if (!pab_need(c, (uint64_t)s->nthreads * per, "live sets of all threads")) return -1;
     if (!(s->w = pab_scratch((size_t)s->nthreads * sizeof *s->w))) return pab_enomem(c, (uint64_t)s->nthreads * sizeof *s->w);
