@@ -14,6 +14,7 @@ from .binary import REPO
 from .errors import UsageError
 
 RHO_MIN, MEM_TOLERANCE, MEM_FLOOR = 0.9, 0.15, 1 << 20  # a memory gap under 1 MiB per configuration is noise
+TIME_FLAT = 0.05  # configurations within 5 % of each other's time have no ordering worth comparing
 METRICS = (  # name, value of a row, unit
     ("time", lambda r: r["real_ns"], "ms"),
     ("peak", lambda r: r["rss_peak_bytes"] - r["rss_base_bytes"], "MiB"),
@@ -76,6 +77,12 @@ def spearman(xs, ys):
         return float(spearmanr(xs, ys).statistic)
 
 
+def _flat(values, unit):
+    """True when the configurations' values lie within noise of each other, so their order means nothing."""
+    spread = max(values) - min(values)
+    return spread < MEM_FLOOR if unit == "MiB" else spread < TIME_FLAT * statistics.fmean(values)
+
+
 def compare(c_cfg, py_cfg, metric):
     """One comparison over the configurations both runtimes ran: dict of n, rho, c, py (means), ratio, flags."""
     name, value, unit = metric
@@ -85,7 +92,9 @@ def compare(c_cfg, py_cfg, metric):
     rho = spearman(cs, ps)
     c_mean, p_mean = statistics.fmean(cs), statistics.fmean(ps)
     flags = []
-    if not math.isnan(rho) and rho < RHO_MIN:
+    if _flat(cs, unit) and _flat(ps, unit):  # both runtimes say the configurations do not differ: they agree
+        flags = ["flat"]
+    elif not math.isnan(rho) and rho < RHO_MIN:
         flags.append(f"rho<{RHO_MIN}")
     ratio = None
     if unit == "MiB":
@@ -148,7 +157,7 @@ def summary(comps):
         mine = [c for c in comps if c["workload"] == w]
         rhos = [(c["rho"], c["metric"], c["layer"]) for c in mine if not math.isnan(c["rho"])]
         mem = [c["ratio"] for c in mine if c["unit"] == "MiB" and c["ratio"] is not None and not math.isinf(c["ratio"])]
-        flagged = [c for c in mine if c["flags"]]
+        flagged = [c for c in mine if c["flags"] and c["flags"] != ["flat"]]
         low = min(rhos) if rhos else None
         line = f"{w}: {len(mine)} comparisons; min rho " + (f"{low[0]:.2f} ({low[1]}, {low[2]})" if low else "n/a")
         line += f"; memory ratio CPython/C {min(mem):.2f}-{max(mem):.2f}" if mem else ""
@@ -161,7 +170,8 @@ def main(args):
     comps = comparisons(schema.read_rows(args.run))
     print(f"fidelity of the C model against CPython ({schema.results_path(args.run)})")
     print(f"memory = RSS minus rss_base (the cycle's own growth); ratio = CPython / C; "
-          f"flag: rho < {RHO_MIN} or memory off by > {MEM_TOLERANCE:.0%} (and > 1 MiB)")
+          f"flag: rho < {RHO_MIN} or memory off by > {MEM_TOLERANCE:.0%} (and > 1 MiB); `flat`: in both runtimes "
+          f"the configurations lie within noise (memory 1 MiB, time {TIME_FLAT:.0%}), so their order is not compared")
     for line in table(comps):
         print(line)
     print()

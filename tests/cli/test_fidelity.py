@@ -78,12 +78,25 @@ class Fidelity(unittest.TestCase):
         self.assertTrue(any(f.startswith("memory") for f in got["after_free"]["flags"]))
         self.assertTrue(all(c["n"] == 5 and c["layer"] == "malloc" for c in got.values()))
 
+    def test_flat_orderings_are_not_flagged(self):
+        c = dict(C, rel=[1.0, 1.1, 1.2, 1.3, 1.4])  # within 1 MiB of each other in both runtimes: an order of noise
+        py = dict(PY, rel=[1.4, 1.3, 1.2, 1.1, 1.0])
+        write(self.path, [row(cfg, p, m, i, 0) for i, cfg in enumerate(CONFIGS) for p, m in ((C_PARAMS, c), (PY_PARAMS, py))])
+        got = {k["metric"]: k for k in comparisons(schema.read_rows(self.path))}
+        self.assertAlmostEqual(got["after_release"]["rho"], -1.0)
+        self.assertEqual(got["after_release"]["flags"], ["flat"])
+        py_spread = dict(py, rel=[9, 7, 5, 3, 1])  # the model is flat but CPython is not: the model misses it
+        write(self.path, [row(cfg, p, m, i, 0) for i, cfg in enumerate(CONFIGS)
+                          for p, m in ((C_PARAMS, c), (PY_PARAMS, py_spread))])
+        got = {k["metric"]: k for k in comparisons(schema.read_rows(self.path))}
+        self.assertIn("rho<0.9", got["after_release"]["flags"])
+
     def test_cli_prints_table_and_summary(self):
         write(self.path, both())
         p = pyalloc("fidelity", self.dir.name)
         self.assertEqual(p.returncode, 0, p.stderr)
         lines = p.stdout.splitlines()
-        time_line = next(ln for ln in lines if " time " in ln)
+        time_line = next(ln for ln in lines if ln.startswith("small_churn") and " time " in ln)
         self.assertIn("0.80", time_line)
         self.assertIn("rho<0.9", time_line)
         summary = [ln for ln in lines if ln.startswith("small_churn:")]
