@@ -12,11 +12,11 @@ def rss():
 
 
 n = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-t0 = time.perf_counter()
+rss0, t0 = rss(), time.perf_counter()
 d = {f"key-{i:08d}": [i, str(i) * 3, (i, i + 1)] for i in range(n)}
 for i in range(n):
     if i % 10:
         del d[f"key-{i:08d}"]
 gc.collect()
 t1 = time.perf_counter()
-print(f"elapsed_ns={int((t1 - t0) * 1e9)} rss_after_free={rss()} kept={len(d)}")
+print(f"elapsed_ns={int((t1 - t0) * 1e9)} rss_start={rss0} rss_after_free={rss()} kept={len(d)}")
