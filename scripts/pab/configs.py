@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .binary import REPO, build_dir
 from .errors import UsageError
+from .units import read_lines
 
 COLUMNS = ("name", "allocator", "library", "release", "env", "matrix", "description")
 ALLOCATORS = ("glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc", "other")  # other: no adapter
@@ -61,13 +62,7 @@ def _parse_row(cells, where, base):
 
 def parse(path):
     """Configs of one table, in file order.  The first non-comment line is the header naming the columns."""
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except OSError as e:
-        raise UsageError(f"cannot read configurations file {path}: {e.strerror}")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"configurations file {path} is not a text file ({e.reason} at byte {e.start})")
+    lines = read_lines(path, "configurations file")
     base = os.path.dirname(os.path.abspath(path))
     out, header = {}, None
     for n, line in enumerate(lines, start=1):

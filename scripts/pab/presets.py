@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from .binary import REPO
 from .errors import UsageError
-from .units import parse_duration, parse_size
+from .units import pairs, parse_duration, parse_size, read_lines
 
 DIR = os.path.join(REPO, "bench", "presets")
 # setting -> (parser, default)
@@ -43,24 +43,8 @@ class Preset:
     cases: list
 
 
-def _pairs(items, where):
-    out = {}
-    for item in items:
-        k, sep, v = item.partition("=")
-        if not sep or not k or not v:
-            raise UsageError(f"{where}: {item!r} is not key=value")
-        out[k] = v
-    return out
-
-
 def parse(path, name=None):
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except OSError as e:
-        raise UsageError(f"cannot read preset {path}: {e.strerror}")
-    except UnicodeDecodeError as e:
-        raise UsageError(f"preset {path} is not a text file ({e.reason} at byte {e.start})")
+    lines = read_lines(path, "preset")
     settings = {k: d for k, (_, d) in SETTINGS.items()}
     cases = []
     for n, line in enumerate(lines, start=1):
@@ -69,12 +53,12 @@ def parse(path, name=None):
         if not words:
             continue
         if words[0] == "set":
-            for k, v in _pairs(words[1:], where).items():
+            for k, v in pairs(words[1:], where).items():
                 if k not in SETTINGS:
                     raise UsageError(f"{where}: unknown setting {k!r} (known: {', '.join(SETTINGS)})")
                 settings[k] = SETTINGS[k][0](v)
         elif words[0] == "case" and len(words) >= 2:
-            cases.append(Case(words[1], _pairs(words[2:], where)))
+            cases.append(Case(words[1], pairs(words[2:], where)))
         else:
             raise UsageError(f"{where}: expected `set KEY=VALUE ...` or `case WORKLOAD key=value ...`")
     return Preset(name or os.path.splitext(os.path.basename(path))[0], os.path.abspath(path), settings, cases)

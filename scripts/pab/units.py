@@ -46,3 +46,25 @@ def format_size(n):
         if n >= 1 << shift:
             return f"{n / (1 << shift):.1f} {unit}"
     return f"{n} B"
+
+
+def read_lines(path, what):
+    """The lines of a text table (configurations, presets); one line of UsageError when it cannot be read as text."""
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror}")
+    except UnicodeDecodeError as e:
+        raise UsageError(f"{what} {path} is not a text file ({e.reason} at byte {e.start})")
+
+
+def pairs(items, where):
+    """KEY=VALUE words -> dict, in order; one line of UsageError naming where for a word that is not one."""
+    out = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep or not k or not v:
+            raise UsageError(f"{where}: {item!r} is not key=value")
+        out[k] = v
+    return out
