@@ -70,11 +70,17 @@ static int grow_str(pab_ctx *c, struct rg *s, struct obj *o) {
     return 0;
 }
 
+/* The object header of a bytearray or dict, whose growing buffer is allocated separately. */
+static int new_header(pab_ctx *c, struct rg *s, struct obj *o, size_t size) {
+    if (!(o->p = pab_obj_alloc(s->heap, size))) return pab_enomem(c, size);
+    o->size = size;
+    pab_tag(o->p, size, o->tag);
+    return 0;
+}
+
 /* b = bytearray(); b += chunk until final: the buffer follows bytearray_resize(). */
 static int grow_bytearray(pab_ctx *c, struct rg *s, struct obj *o) {
-    if (!(o->p = pab_obj_alloc(s->heap, PAB_BYTEARRAY_HEADER))) return pab_enomem(c, PAB_BYTEARRAY_HEADER);
-    o->size = PAB_BYTEARRAY_HEADER;
-    pab_tag(o->p, o->size, o->tag);
+    if (new_header(c, s, o, PAB_BYTEARRAY_HEADER)) return -1;
     for (uint64_t len = s->chunk; len <= s->final; len += s->chunk) {
         size_t next = pab_bytearray_resize(o->body_size, len);
         if (next == o->body_size) continue; /* fits: no allocator call */
@@ -87,9 +93,7 @@ static int grow_bytearray(pab_ctx *c, struct rg *s, struct obj *o) {
 
 /* d = {}; d[k] = v for `keys` keys: a full keys table is replaced by one of the next power of two >= 3 x used. */
 static int grow_dict(pab_ctx *c, struct rg *s, struct obj *o) {
-    if (!(o->p = pab_obj_alloc(s->heap, PAB_DICT_HEADER))) return pab_enomem(c, PAB_DICT_HEADER);
-    o->size = PAB_DICT_HEADER;
-    pab_tag(o->p, o->size, o->tag);
+    if (new_header(c, s, o, PAB_DICT_HEADER)) return -1;
     size_t slots = 0;
     for (uint64_t used = 0; used < s->keys; used++) {
         size_t next = pab_dict_slots_after_insert(slots, used);

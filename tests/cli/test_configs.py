@@ -2,13 +2,13 @@
 # library resolution and the child's environment; bad files are one-line UsageErrors.
 import os
 import sys
-import tempfile
 import unittest
 
 SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from pab import configs  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
+from tmpfiles import temp_file  # noqa: E402
 
 HEADER = "name\tallocator\tlibrary\trelease\tenv\tmatrix\tdescription\n"
 DEFAULT = ["glibc", "glibc-trim", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"]
@@ -16,11 +16,7 @@ DEFAULT = ["glibc", "glibc-trim", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc
 
 class Configs(unittest.TestCase):
     def table(self, text):
-        fd, path = tempfile.mkstemp(suffix=".tsv")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        self.addCleanup(os.remove, path)
-        return path
+        return temp_file(self, text, ".tsv")
 
     def test_shipped_table(self):
         c = configs.load()

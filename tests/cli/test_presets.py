@@ -2,22 +2,18 @@
 # what the header says, and a malformed line or size is one UsageError naming the file and line.
 import os
 import sys
-import tempfile
 import unittest
 
 SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from pab import presets, units  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
+from tmpfiles import temp_file  # noqa: E402
 
 
 class Presets(unittest.TestCase):
     def preset(self, text):
-        fd, path = tempfile.mkstemp(suffix=".preset")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        self.addCleanup(os.remove, path)
-        return path
+        return temp_file(self, text, ".preset")
 
     def test_shipped(self):
         self.assertLessEqual({"quick", "default", "full"}, set(presets.names()))
