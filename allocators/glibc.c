@@ -12,4 +12,5 @@ static void release(void) {
 
 static void version(char *out, size_t len) { snprintf(out, len, "%s", gnu_get_libc_version()); }
 
-const pab_allocator pab_alloc_glibc = {"glibc", "gnu_get_libc_version", release, version};
+PAB_ALLOCATOR(glibc, .unique = "gnu_get_libc_version", .release = release, .version = version,
+              .release_text = "malloc_trim(0)", .release_py = "ctypes.CDLL(\"libc.so.6\").malloc_trim(0)");

@@ -20,4 +20,7 @@ static void version(char *out, size_t len) {
     snprintf(out, len, "%s", ctl && !ctl("version", &v, &sz, NULL, 0) && v ? v : "unknown");
 }
 
-const pab_allocator pab_alloc_jemalloc = {"jemalloc", "mallctl", release, version};
+PAB_ALLOCATOR(jemalloc, .unique = "mallctl", .soname = "libjemalloc.so.2", .release = release, .version = version,
+              .release_text = "mallctl(\"thread.tcache.flush\") then mallctl(\"arena.4096.purge\")",
+              .release_py = "j = ctypes.CDLL(None); j.mallctl(b\"thread.tcache.flush\", None, None, None, 0); "
+                            "j.mallctl(b\"arena.4096.purge\", None, None, None, 0)");

@@ -1,5 +1,5 @@
-/* Adapter: mimalloc.  Release = mi_collect(true) (force: frees and decommits what it can).
- * Version from mi_version(): 209 -> 2.0.9. */
+/* Adapter: mimalloc.  Release = mi_collect(true) (force: frees and decommits what it can; it acts on the calling
+ * thread's heap and the abandoned segments).  Version from mi_version(): 209 -> 2.0.9. */
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -17,4 +17,5 @@ static void version(char *out, size_t len) {
     else snprintf(out, len, "unknown");
 }
 
-const pab_allocator pab_alloc_mimalloc = {"mimalloc", "mi_version", release, version};
+PAB_ALLOCATOR(mimalloc, .unique = "mi_version", .soname = "libmimalloc.so.2", .release = release, .version = version,
+              .release_text = "mi_collect(true)", .release_py = "ctypes.CDLL(None).mi_collect(True)");

@@ -1,27 +1,71 @@
-/* pab_alloc.h — run-time adapters of the allocators: which one serves malloc, its version, its release call.
- * Everything is looked up with dlsym at run time: linking an allocator would replace malloc. */
+/* pab_alloc.h — the allocator adapters: which allocator serves malloc in this process, its version, its release
+ * call, and how a user makes that call.  Built into libpab.so, which the benchmark binary links, the probe loads
+ * and the Python side opens with ctypes: every allocator fact lives in one adapter file, allocators/<name>.c.
+ *
+ * Everything is looked up with dlsym at run time: linking an allocator would replace malloc.
+ *
+ * Adding an allocator is one file and one row of allocators/configs.tsv:
+ *
+ *   // allocators/snmalloc.c
+ *   static void release(void) { ... dlsym'd call ... }
+ *   static void version(char *out, size_t len) { snprintf(out, len, "0.6"); }
+ *   PAB_ALLOCATOR(snmalloc, .unique = "sn_rust_alloc", .soname = "libsnmallocshim.so",
+ *                 .release = release, .version = version,
+ *                 .release_text = "nothing (snmalloc returns memory itself)", .release_py = "pass");
+ */
 #ifndef PAB_ALLOC_H
 #define PAB_ALLOC_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef struct pab_allocator {
-    const char *name;    /* glibc, jemalloc, mimalloc, tcmalloc, tbbmalloc, other */
-    const char *unique;  /* a symbol only this allocator's library defines (NULL: other) */
-    void (*release)(void);                   /* give free memory back to the OS, all threads' caches too */
+typedef struct pab_allocator pab_allocator;
+struct pab_allocator {
+    const char *name;         /* what configs.tsv's allocator column and --pab_expect call it */
+    const char *unique;       /* a symbol only this allocator's library defines (NULL: `other`, matched last) */
+    const char *soname;       /* the library `@name` preloads, found where the dynamic linker looks (NULL: none) */
+    const char *release_text; /* the release call as a reader knows it, for messages: "malloc_trim(0)" */
+    const char *release_py;   /* the same call made from Python through ctypes: what a deploy line tells users */
+    void (*release)(void);                   /* give free memory back to the OS, this thread's caches too */
     void (*version)(char *out, size_t len);  /* the version of the library actually loaded */
-} pab_allocator;
+    /* Knob read-back: for each requested knob in `knobs` ("KEY=VALUE;..." as configurations write them), read the
+     * value in force through the allocator's own API into out ("KEY=VALUE;..."). 0, or -1 with one line in out
+     * naming the knob that is not in force.  NULL: the allocator has no readable knobs. */
+    int (*tuning)(const char *knobs, char *out, size_t len);
+    const pab_allocator *next; /* the registry, kept by pab_alloc_add */
+};
 
-extern const pab_allocator pab_alloc_glibc, pab_alloc_jemalloc, pab_alloc_mimalloc, pab_alloc_tcmalloc,
-    pab_alloc_tbbmalloc, pab_alloc_other;
+void pab_alloc_add(pab_allocator *a);
+#define PAB_ALLOCATOR(aname, ...)                                                  \
+    static pab_allocator pab_adapter_##aname = {.name = #aname, __VA_ARGS__};        \
+    __attribute__((constructor)) static void pab_adapter_register_##aname(void) {    \
+        pab_alloc_add(&pab_adapter_##aname);                                         \
+    }
 
+const pab_allocator *pab_alloc_first(void);            /* by name, `other` last */
 const pab_allocator *pab_alloc_find(const char *name); /* NULL if unknown */
+const pab_allocator *pab_alloc_other(void);            /* the adapter of libraries we have no adapter for */
+void pab_alloc_names(char *out, size_t len);           /* "glibc, jemalloc, ..., other": for messages */
 
-/* Which allocator serves malloc in this process: the one whose unique symbol lives in the same loaded
- * object as the `malloc` that dlsym(RTLD_DEFAULT) resolves to.  lib gets that object's path.
- * Returns &pab_alloc_other when no known adapter matches (an allocator we have no adapter for). */
+/* Which allocator serves malloc in this process: the one whose unique symbol lives in the loaded object that
+ * defines the malloc every call binds to.  lib gets that object's path.  Returns pab_alloc_other() when no
+ * adapter matches.  Works in programs whose executable holds only a PLT stub for malloc (non-PIE python3). */
 const pab_allocator *pab_alloc_identify(char *lib, size_t len);
+
+/* The file `@name` preloads: $PAB_LIB_<NAME> when set, else the adapter's soname in the library directories.
+ * 0, or -1 with one line in out. */
+int pab_alloc_library(const char *name, char *out, size_t len);
+
+/* This process's identity (ffi.c): who serves malloc, from which file, its version; verified when that is the
+ * allocator `expect` names (NULL or "": any allocator with an adapter).  As JSON {"allocator", "lib", "version",
+ * "expect", "verified"} for --pab_identify, the probe and Python. */
+typedef struct {
+    const pab_allocator *a;
+    char lib[4096], version[128];
+    bool verified;
+} pab_identity;
+void pab_identify_process(const char *expect, pab_identity *id);
+int pab_identity_json(const pab_identity *id, const char *expect, char *out, size_t len);
 
 void *pab_alloc_sym(const char *name); /* dlsym(RTLD_DEFAULT, name) */
 void pab_alloc_version_from_path(const char *sym, char *out, size_t len); /* "so.2.8" from the file name */

@@ -13,4 +13,6 @@ static void release(void) {
 
 static void version(char *out, size_t len) { pab_alloc_version_from_path("scalable_malloc", out, len); }
 
-const pab_allocator pab_alloc_tbbmalloc = {"tbbmalloc", "__TBB_malloc_proxy", release, version};
+PAB_ALLOCATOR(tbbmalloc, .unique = "__TBB_malloc_proxy", .soname = "libtbbmalloc_proxy.so.2", .release = release,
+              .version = version, .release_text = "scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS)",
+              .release_py = "ctypes.CDLL(None).scalable_allocation_command(0, None)  # 0: TBBMALLOC_CLEAN_ALL_BUFFERS");

@@ -19,4 +19,8 @@ static void version(char *out, size_t len) {
     snprintf(out, len, "%s", ver ? ver(&major, &minor, &patch) : "unknown");
 }
 
-const pab_allocator pab_alloc_tcmalloc = {"tcmalloc", "MallocExtension_ReleaseFreeMemory", release, version};
+PAB_ALLOCATOR(tcmalloc, .unique = "MallocExtension_ReleaseFreeMemory", .soname = "libtcmalloc_minimal.so.4",
+              .release = release, .version = version,
+              .release_text = "MallocExtension_MarkThreadIdle() then MallocExtension_ReleaseFreeMemory()",
+              .release_py = "t = ctypes.CDLL(None); t.MallocExtension_MarkThreadIdle(); "
+                            "t.MallocExtension_ReleaseFreeMemory()");

@@ -1,9 +1,12 @@
-/* One case as one benchmark: setup, one instrumented cycle with timers off (the memory phases of DESIGN §5),
- * then libbenchmark's timed cycles.  Everything workloads have in common lives here. */
+/* One case as one benchmark: setup, one instrumented cycle with its own clock (the memory phases and cold_ns of
+ * docs/design.md §5), then the timing protocol: `warmup` cycles, then `cycles` timed cycles whose median is the
+ * case's time.  Everything workloads have in common lives here. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "pab_internal.h"
 
@@ -11,8 +14,8 @@
 
 static int param_index(const pab_ctx *c, const char *name, pab_ptype want) {
     for (int i = 0; i < c->v.n; i++)
-        if (!strcmp(c->v.w->params[i].name, name)) {
-            pab_ptype t = c->v.w->params[i].type;
+        if (!strcmp(c->v.p[i]->name, name)) {
+            pab_ptype t = c->v.p[i]->type;
             if (t == want || (want == PAB_P_SIZE && t == PAB_P_INT) || (want == PAB_P_INT && t == PAB_P_SIZE)) return i;
         }
     fprintf(stderr, "pyalloc-bench: workload %s reads parameter %s it does not declare with that type\n",
@@ -26,6 +29,7 @@ int pab_choice(const pab_ctx *c, const char *name) { return c->v.choice[param_in
 const char *pab_str(const pab_ctx *c, const char *name) { return c->v.text[param_index(c, name, PAB_P_STR)]; }
 uint64_t pab_seed(const pab_ctx *c) { return c->seed; }
 void pab_set_threads(pab_ctx *c, int threads) { c->threads = threads; }
+void pab_set_mark(pab_ctx *c, const char *mark) { snprintf(c->mark, sizeof c->mark, "%s", mark ? mark : ""); }
 struct pab_tally *pab_tally(pab_ctx *c) { return &c->tally; }
 
 int pab_fail(pab_ctx *c, const char *fmt, ...) {
@@ -55,16 +59,71 @@ bool pab_need(pab_ctx *c, uint64_t bytes, const char *what) {
     return false;
 }
 
+/* The service after its spike: the process sleeps, touching nothing (the harness's own clock, no allocator call). */
+static void idle(pab_ctx *c) {
+    uint64_t ms = pab_size(c, "idle_ms"), t = pab_now_ns();
+    if (!ms) return;
+    struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d)) {}
+    c->m.rss_after_idle = pab_rss_bytes();
+    c->idle_ns = pab_now_ns() - t;
+    pab_timeline_event("after_idle");
+}
+
 void pab_freed(pab_ctx *c) {
     if (c->release_cycle) c->alloc->release();
     if (!c->instrumented) return;
     c->freed = true;
     c->m.rss_after_free = pab_rss_bytes();
     pab_timeline_event("after_free");
+    idle(c);
 }
 
 void pab_event(pab_ctx *c, const char *name) {
     if (c->instrumented) pab_timeline_event(name);
+}
+
+/* --- what a case reports: libbenchmark counters, each a CSV column of the same name (docs/design.md §6) --- */
+
+#define PAB_NOT_MEASURED UINT64_MAX
+typedef struct { const char *name, *unit, *help; size_t off; } pab_counter_def;
+#define M(field) offsetof(pab_ctx, m.field)
+static const pab_counter_def counters[] = {
+    {"rss_base_bytes", "bytes", "RSS before the instrumented cycle's first allocation", M(rss_base)},
+    {"rss_peak_bytes", "bytes", "VmHWM over the instrumented cycle", M(rss_peak)},
+    {"rss_after_free_bytes", "bytes", "RSS once the cycle freed what it frees (survivors excepted)", M(rss_after_free)},
+    {"rss_after_idle_bytes", "bytes", "RSS after idling idle_ms past `after free` (only with idle_ms > 0)", M(rss_after_idle)},
+    {"rss_after_release_bytes", "bytes", "RSS after the allocator's release call at the end", M(rss_after_release)},
+    {"release_ns", "ns", "how long that release call took", M(release_ns)},
+    {"live_peak_bytes", "bytes", "bytes requested and live at the peak", M(live_peak)},
+    {"minor_faults", "count", "minor page faults during the instrumented cycle", M(minor)},
+    {"major_faults", "count", "major page faults during the instrumented cycle", M(major)},
+    {"cold_ns", "ns", "the instrumented (first, cold) cycle's wall time, idle excluded", M(cold_ns)},
+    {"real_ns", "ns", "median wall time of the timed cycles", M(real_ns)},
+    {"cpu_ns", "ns", "median CPU time of the timed cycles, every thread", M(cpu_ns)},
+    {"cycles", "count", "timed cycles (after the warm-up ones)", M(cycles)},
+    {"threads", "count", "threads the workload ran", M(threads)},
+    {"ops_per_cycle", "count", "object-level requests per timed cycle", M(ops_per_cycle)},
+};
+#undef M
+
+void pab_counters_json(pab_json *j) {
+    pab_json_raw(j, "[");
+    for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+        pab_json_raw(j, i ? ",\n  {" : "\n  {");
+        pab_json_kv(j, "name", counters[i].name, false);
+        pab_json_kv(j, "unit", counters[i].unit, false);
+        pab_json_kv(j, "help", counters[i].help, true);
+        pab_json_raw(j, "}");
+    }
+    pab_json_raw(j, "]");
+}
+
+static void report_counters(pab_state *st, const pab_ctx *c) {
+    for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+        uint64_t v = *(const uint64_t *)((const char *)c + counters[i].off);
+        if (v != PAB_NOT_MEASURED) pab_counter(st, counters[i].name, (double)v, PAB_COUNTER_DEFAULT);
+    }
 }
 
 /* --- the instrumented cycle -------------------------------------------------------------------------- */
@@ -72,6 +131,7 @@ void pab_event(pab_ctx *c, const char *name) {
 static void measure_once(pab_ctx *c) {
     const pab_workload *w = c->v.w;
     c->measured = true;
+    c->m.rss_after_idle = PAB_NOT_MEASURED;
     if (w->state_size && !(c->state = calloc(1, w->state_size))) {
         pab_fail(c, "harness: no memory for the workload's state");
         return;
@@ -94,7 +154,9 @@ static void measure_once(pab_ctx *c) {
     pab_faults(&minor0, &major0);
 
     c->instrumented = true;
+    uint64_t t0 = pab_now_ns();
     int rc = w->cycle(c, c->state);
+    c->m.cold_ns = pab_now_ns() - t0 - c->idle_ns;
     c->instrumented = false;
 
     c->m.rss_peak = pab_hwm_bytes();
@@ -113,35 +175,50 @@ static void measure_once(pab_ctx *c) {
     if (rc && !c->failed) pab_fail(c, "%s: the cycle failed", w->name);
 }
 
-/* --- the benchmark function: libbenchmark calls it once per run (its estimation runs included) ------------ */
+/* --- the timing protocol: libbenchmark runs exactly warmup + cycles iterations (no estimation runs, so the count
+ * never depends on how long the first one took); each is one cycle timed by the harness; the median of the last
+ * `cycles` is real_ns (and of their CPU time, cpu_ns). ---------------------------------------------------------- */
+
+static int by_value(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static uint64_t median(uint64_t *v, size_t n) {
+    qsort(v, n, sizeof *v, by_value);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
 
 void pab_case_bench(pab_state *st, void *ctx) {
     pab_ctx *c = ctx;
+    static uint64_t wall[PAB_MAX_CYCLES], cpu[PAB_MAX_CYCLES]; /* static: out of the heap under test */
     if (!c->measured) measure_once(c);
     if (c->failed) {
         pab_skip_with_error(st, c->error);
         return;
     }
-    uint64_t ops0 = c->tally.ops, n;
-    while (pab_keep_running_batch(st, &n))
-        for (uint64_t i = 0; i < n; i++)
-            if (c->v.w->cycle(c, c->state)) {
-                pab_skip_with_error(st, c->error);
-                return;
-            }
-    int64_t iters = pab_iterations_done(st);
-    uint64_t ops = c->tally.ops - ops0;
-    pab_items_processed(st, (int64_t)ops);
-    pab_counter(st, "ops_per_cycle", iters ? (double)ops / (double)iters : 0, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "threads", c->threads, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "rss_base_bytes", (double)c->m.rss_base, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "rss_peak_bytes", (double)c->m.rss_peak, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "rss_after_free_bytes", (double)c->m.rss_after_free, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "rss_after_release_bytes", (double)c->m.rss_after_release, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "release_ns", (double)c->m.release_ns, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "live_peak_bytes", (double)c->m.live_peak, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "minor_faults", (double)c->m.minor, PAB_COUNTER_DEFAULT);
-    pab_counter(st, "major_faults", (double)c->m.major, PAB_COUNTER_DEFAULT);
+    uint64_t ops0 = c->tally.ops, n = 0, timed = 0;
+    while (pab_keep_running(st)) {
+        uint64_t t0 = pab_now_ns(), c0 = pab_cpu_ns();
+        if (c->v.w->cycle(c, c->state)) {
+            pab_skip_with_error(st, c->error);
+            return;
+        }
+        uint64_t dt = pab_now_ns() - t0, dc = pab_cpu_ns() - c0;
+        pab_set_iteration_time(st, (double)dt / 1e9);
+        if (n++ >= c->warmup && timed < PAB_MAX_CYCLES) {
+            wall[timed] = dt;
+            cpu[timed++] = dc;
+        }
+    }
+    c->m.cycles = timed;
+    c->m.real_ns = timed ? median(wall, timed) : 0;
+    c->m.cpu_ns = timed ? median(cpu, timed) : 0;
+    c->m.threads = (uint64_t)c->threads;
+    c->m.ops_per_cycle = n ? (c->tally.ops - ops0) / n : 0;
+    pab_items_processed(st, (int64_t)(c->tally.ops - ops0));
+    if (c->mark[0]) pab_label(st, c->mark); /* the `mark` column: set by the workload during setup */
+    report_counters(st, c);
 }
 
 void pab_case_teardown(pab_ctx *c) {

@@ -2,14 +2,9 @@
  * Beyond it the case is skipped with a message that says what it needs, what there is, and what to do. */
 #include <stdio.h>
 
-#include "pab_internal.h"
+#include "pab_sys.h"
 
-void pab_format_bytes(uint64_t n, char *out, size_t len) {
-    if (n >= (1ULL << 30)) snprintf(out, len, "%.1f GiB", (double)n / (1ULL << 30));
-    else if (n >= (1ULL << 20)) snprintf(out, len, "%.1f MiB", (double)n / (1ULL << 20));
-    else if (n >= 1024) snprintf(out, len, "%.1f KiB", (double)n / 1024);
-    else snprintf(out, len, "%llu B", (unsigned long long)n);
-}
+uint64_t pab_guard_wants(uint64_t need) { return (uint64_t)((double)need / PAB_GUARD_SHARE) + PAB_GUARD_RESERVE; }
 
 int pab_guard(uint64_t need, uint64_t avail, const char *who, char *msg, size_t len) {
     uint64_t safe = avail > PAB_GUARD_RESERVE ? (uint64_t)((double)(avail - PAB_GUARD_RESERVE) * PAB_GUARD_SHARE) : 0;
@@ -18,7 +13,7 @@ int pab_guard(uint64_t need, uint64_t avail, const char *who, char *msg, size_t 
     pab_format_bytes(need, n, sizeof n);
     pab_format_bytes(avail, a, sizeof a);
     pab_format_bytes(safe, s, sizeof s);
-    pab_format_bytes((uint64_t)((double)need / PAB_GUARD_SHARE) + PAB_GUARD_RESERVE, want, sizeof want);
+    pab_format_bytes(pab_guard_wants(need), want, sizeof want);
     snprintf(msg, len,
              "skipped: %s needs %s but MemAvailable is %s (safe share %s); run it where %s is available, "
              "or lower its size with --param",

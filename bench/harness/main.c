@@ -1,68 +1,76 @@
-/* pyalloc-bench: one case per process (bench/CONTRACT.md).  Proves which malloc serves the process before
- * anything is measured, then runs the workload through libbenchmark; every --benchmark_* flag works. */
+/* pyalloc-bench: one case per process (bench/CONTRACT.md).  Proves which malloc serves the process and reads its
+ * knobs back before anything is measured, then runs the workload's timing protocol through libbenchmark. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pab_internal.h"
 
+int pab_ffi_allocators(char *out, size_t len); /* allocators/ffi.c */
+int pab_check_benchmark_flags(int argc, char **argv); /* bmflags.c */
+
 static const char *const type_names[] = {"int", "size", "enum", "str"};
+static char out_buf[1 << 18]; /* static: never the allocator under test */
 
-static void json_str(const char *s) {
-    putchar('"');
-    for (; s && *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-        else putchar(*s);
-    }
-    putchar('"');
-}
-
-static void json_kv(const char *key, const char *val, const char *sep) {
-    json_str(key);
-    putchar(':');
-    json_str(val);
-    fputs(sep, stdout);
-}
-
-static int list_workloads(void) {
-    printf("{\"workloads\": [");
-    for (const pab_workload *w = pab_workload_first(); w; w = w->next) {
-        printf("%s\n {", w == pab_workload_first() ? "" : ",");
-        json_kv("name", w->name, ", ");
-        json_kv("shows", w->shows, ", ");
-        json_kv("does", w->does, ", \"params\": [");
-        for (int i = 0; w->params && w->params[i].name; i++) {
-            const pab_param *p = &w->params[i];
-            printf("%s\n  {", i ? "," : "");
-            json_kv("name", p->name, ", ");
-            json_kv("type", type_names[p->type], ", ");
-            json_kv("default", p->def, ", ");
-            json_kv("help", p->help, "");
-            if (p->type == PAB_P_ENUM) {
-                printf(", \"choices\": [");
-                for (const char *c = p->choices; c; c = strchr(c, '|') ? strchr(c, '|') + 1 : NULL) {
-                    const char *e = strchr(c, '|');
-                    printf("%s\"%.*s\"", c == p->choices ? "" : ", ", (int)(e ? e - c : (long)strlen(c)), c);
-                }
-                putchar(']');
-            }
-            if ((p->type == PAB_P_INT || p->type == PAB_P_SIZE) && (p->min || p->max))
-                printf(", \"min\": %llu, \"max\": %llu", (unsigned long long)p->min, (unsigned long long)p->max);
-            putchar('}');
+static void param_json(pab_json *j, const pab_param *p) {
+    pab_json_raw(j, "{");
+    pab_json_kv(j, "name", p->name, false);
+    pab_json_kv(j, "type", type_names[p->type], false);
+    pab_json_kv(j, "default", p->def, false);
+    if (pab_param_common(p)) pab_json_raw(j, "\"common\": true, ");
+    pab_json_kv(j, "help", p->help, p->type != PAB_P_ENUM && !((p->type == PAB_P_INT || p->type == PAB_P_SIZE) &&
+                                                              (p->min || p->max)));
+    if (p->type == PAB_P_ENUM) {
+        pab_json_raw(j, "\"choices\": [");
+        for (const char *c = p->choices; c; c = strchr(c, '|') ? strchr(c, '|') + 1 : NULL) {
+            char one[64];
+            const char *e = strchr(c, '|');
+            snprintf(one, sizeof one, "%.*s", (int)(e ? e - c : (long)strlen(c)), c);
+            if (c != p->choices) pab_json_raw(j, ", ");
+            pab_json_str(j, one);
         }
-        printf("]}");
+        pab_json_raw(j, "]");
+    } else if (p->min || p->max) {
+        pab_json_ku(j, "min", p->min, false);
+        pab_json_ku(j, "max", p->max, true);
     }
-    printf("\n]}\n");
+    pab_json_raw(j, "}");
+}
+
+/* The catalogue: workloads and their parameters (the common ones included), the counters, the allocators. */
+static int list_catalogue(void) {
+    pab_json j = {out_buf, sizeof out_buf, 0};
+    pab_json_raw(&j, "{\"workloads\": [");
+    for (const pab_workload *w = pab_workload_first(); w; w = w->next) {
+        const pab_param *ps[PAB_MAX_PARAMS];
+        int n = pab_params_of(w, ps, PAB_MAX_PARAMS);
+        pab_json_raw(&j, w == pab_workload_first() ? "\n {" : ",\n {");
+        pab_json_kv(&j, "name", w->name, false);
+        pab_json_kv(&j, "shows", w->shows, false);
+        pab_json_kv(&j, "does", w->does, false);
+        pab_json_raw(&j, "\"params\": [");
+        for (int i = 0; i < n; i++) {
+            pab_json_raw(&j, i ? ",\n  " : "\n  ");
+            param_json(&j, ps[i]);
+        }
+        pab_json_raw(&j, "]}");
+    }
+    pab_json_raw(&j, "\n],\n\"counters\": ");
+    pab_counters_json(&j);
+    pab_json_raw(&j, ",\n\"allocators\": ");
+    if (j.used < j.len) pab_ffi_allocators(j.buf + j.used, j.len - j.used), j.used += strlen(j.buf + j.used);
+    pab_json_raw(&j, "}\n");
+    if (!pab_json_ok(&j)) return fprintf(stderr, "pyalloc-bench: the catalogue does not fit its buffer\n"), 1;
+    fputs(out_buf, stdout);
     return 0;
 }
 
 struct opts {
-    const char *workload, *expect, *release, *timeline;
+    const char *workload, *expect, *release, *timeline, *knobs;
     char *params[PAB_MAX_PARAMS * 2];
     int nparams;
     unsigned long long seed;
-    unsigned timeline_ms;
+    unsigned timeline_ms, cycles, warmup;
     int list, identify, validate;
 };
 
@@ -71,34 +79,42 @@ static int usage(const char *msg, const char *arg) {
     return 2;
 }
 
+static int number(const char *flag, const char *v, uint64_t lo, uint64_t hi, unsigned *out) {
+    uint64_t n;
+    char msg[160];
+    if (!pab_parse_size(v, &n) && n >= lo && n <= hi) return *out = (unsigned)n, 0;
+    snprintf(msg, sizeof msg, "%s takes %llu to %llu, not ", flag, (unsigned long long)lo, (unsigned long long)hi);
+    return usage(msg, v);
+}
+
 /* Takes the --pab_* flags out of argv; libbenchmark has already taken its own. */
 static int parse(int *argc, char **argv, struct opts *o) {
     int out = 1;
     for (int i = 1; i < *argc; i++) {
         char *a = argv[i];
         const char *v = strchr(a, '=') ? strchr(a, '=') + 1 : NULL;
+        int rc = 0;
         if (!strncmp(a, "--pab_workload=", 15)) o->workload = v;
         else if (!strncmp(a, "--pab_param=", 12)) {
             if (o->nparams == PAB_MAX_PARAMS * 2) return usage("too many --pab_param flags", NULL);
             o->params[o->nparams++] = (char *)v;
         } else if (!strncmp(a, "--pab_expect=", 13)) o->expect = v;
         else if (!strncmp(a, "--pab_release=", 14)) o->release = v;
+        else if (!strncmp(a, "--pab_knobs=", 12)) o->knobs = v;
         else if (!strncmp(a, "--pab_seed=", 11)) {
             uint64_t s;
             if (pab_parse_size(v, &s)) return usage("--pab_seed takes a non-negative integer, not ", v);
             o->seed = s;
         } else if (!strncmp(a, "--pab_timeline=", 15)) o->timeline = v;
-        else if (!strncmp(a, "--pab_timeline_ms=", 18)) {
-            uint64_t ms;
-            if (pab_parse_size(v, &ms) || ms < 1 || ms > 60000)
-                return usage("--pab_timeline_ms takes 1 to 60000 milliseconds, not ", v);
-            o->timeline_ms = (unsigned)ms;
-        }
+        else if (!strncmp(a, "--pab_timeline_ms=", 18)) rc = number("--pab_timeline_ms", v, 1, 60000, &o->timeline_ms);
+        else if (!strncmp(a, "--pab_cycles=", 13)) rc = number("--pab_cycles", v, 1, PAB_MAX_CYCLES, &o->cycles);
+        else if (!strncmp(a, "--pab_warmup=", 13)) rc = number("--pab_warmup", v, 0, 1000, &o->warmup);
         else if (!strcmp(a, "--pab_list")) o->list = 1;
         else if (!strcmp(a, "--pab_identify")) o->identify = 1;
         else if (!strcmp(a, "--pab_validate")) o->validate = 1;
         else if (!strncmp(a, "--pab", 5)) return usage("unknown flag ", a);
         else argv[out++] = a;
+        if (rc) return rc;
     }
     *argc = out;
     return 0;
@@ -106,40 +122,49 @@ static int parse(int *argc, char **argv, struct opts *o) {
 
 /* Which malloc serves this process; prints JSON with --pab_identify; 3 on a mismatch with --pab_expect. */
 static int identify(const struct opts *o, const pab_allocator **found) {
-    char lib[4096], ver[128] = "unknown";
-    const pab_allocator *a = pab_alloc_identify(lib, sizeof lib);
-    a->version(ver, sizeof ver);
-    const char *name = a->name;
-    int ok = !o->expect || !strcmp(o->expect, a->name);
-    pab_context("pab_allocator", name);
-    pab_context("pab_allocator_lib", lib);
-    pab_context("pab_allocator_version", ver);
-    pab_context("pab_verified", ok && a != &pab_alloc_other ? "1" : "0");
-    if (o->identify) {
-        printf("{");
-        json_kv("allocator", name, ", ");
-        json_kv("lib", lib, ", ");
-        json_kv("version", ver, ", ");
-        json_kv("expect", o->expect ? o->expect : "", ", ");
-        printf("\"verified\": %s}\n", ok && a != &pab_alloc_other ? "true" : "false");
-    }
-    if (!ok)
+    static pab_identity id;
+    pab_identify_process(o->expect, &id);
+    pab_context("pab_allocator", id.a->name);
+    pab_context("pab_allocator_lib", id.lib);
+    pab_context("pab_allocator_version", id.version);
+    pab_context("pab_verified", id.verified ? "1" : "0");
+    if (o->identify && !pab_identity_json(&id, o->expect, out_buf, sizeof out_buf)) puts(out_buf);
+    *found = id.a;
+    if (o->expect && strcmp(o->expect, id.a->name)) {
         fprintf(stderr, "pyalloc-bench: allocator mismatch: expected %s, but malloc is served by %s (%s)\n", o->expect,
-                name, lib);
-    *found = a;
-    return ok ? 0 : 3;
+                id.a->name, id.lib);
+        return 3;
+    }
+    return 0;
+}
+
+/* The knobs the configuration asked for, read back through the allocator's own API before the base RSS. */
+static void read_knobs(pab_ctx *c, const char *knobs) {
+    if (!knobs || !*knobs) return;
+    if (!c->alloc->tuning) {
+        snprintf(c->tuning, sizeof c->tuning, "%s (not read back: %s has no read-back)", knobs, c->alloc->name);
+        return;
+    }
+    if (c->alloc->tuning(knobs, c->tuning, sizeof c->tuning)) {
+        pab_fail(c, "tuning: %.480s", c->tuning);
+        c->tuning[0] = 0;
+    }
 }
 
 int main(int argc, char **argv) {
-    struct opts o = {.release = "none"};
-    pab_initialize(&argc, argv);
-    int rc = parse(&argc, argv, &o);
+    struct opts o = {.release = "none", .cycles = 5, .warmup = 1};
+    int rc = pab_check_benchmark_flags(argc, argv);
     if (rc) return rc;
+    pab_initialize(&argc, argv);
+    if ((rc = parse(&argc, argv, &o))) return rc;
     if (pab_report_unrecognized(argc, argv)) return 2;
-    if (o.list) return list_workloads();
-    if (o.expect && !pab_alloc_find(o.expect))
-        return usage("--pab_expect: unknown allocator (glibc, jemalloc, mimalloc, tcmalloc, tbbmalloc or other): ",
-                     o.expect);
+    if (o.list) return list_catalogue();
+    char names[256], msg[512];
+    pab_alloc_names(names, sizeof names);
+    if (o.expect && !pab_alloc_find(o.expect)) {
+        snprintf(msg, sizeof msg, "--pab_expect: unknown allocator (%s): ", names);
+        return usage(msg, o.expect);
+    }
     if (strcmp(o.release, "none") && strcmp(o.release, "cycle"))
         return usage("--pab_release takes none or cycle, not ", o.release);
 
@@ -161,14 +186,19 @@ int main(int argc, char **argv) {
 
     c.seed = o.seed;
     c.threads = 1;
+    c.cycles = o.cycles;
+    c.warmup = o.warmup;
     c.release_cycle = !strcmp(o.release, "cycle");
     c.timeline = o.timeline;
     c.timeline_ms = o.timeline_ms;
+    read_knobs(&c, o.knobs);
     pab_values_format(&c.v, params, sizeof params);
     pab_context("pab_workload", w->name);
     pab_context("pab_params", params);
     pab_context("pab_release", o.release);
-    pab_unit_ns(pab_use_real_time(pab_register(w->name, pab_case_bench, &c)));
+    pab_context("pab_tuning", c.tuning);
+    pab_bench *b = pab_register(w->name, pab_case_bench, &c);
+    pab_unit_ns(pab_use_manual_time(pab_iterations(b, (int64_t)o.warmup + o.cycles)));
     pab_run_specified();
     pab_case_teardown(&c);
     pab_shutdown();

@@ -8,44 +8,34 @@
 
 #include "pab.h"
 #include "pab_alloc.h"
+#include "pab_sys.h"
 #include "pab_workload.h"
 
 #define PAB_MAX_PARAMS 24
 
-/* Memory probes (probe.c): no malloc, only open/read of /proc. */
-uint64_t pab_rss_bytes(void);             /* resident pages, /proc/self/statm */
-uint64_t pab_hwm_bytes(void);             /* VmHWM, /proc/self/status */
-bool pab_hwm_reset(void);                 /* write 5 to /proc/self/clear_refs */
-void pab_faults(uint64_t *minor, uint64_t *major);
-uint64_t pab_now_ns(void);
-uint64_t pab_mem_available(void);         /* MemAvailable, or PAB_MEM_AVAILABLE (bytes) when set: tests */
-uint64_t pab_proc_field(const char *path, const char *key); /* "Key:  123 kB" -> bytes; 0 if absent */
-
 /* Parameters (params.c). */
-int pab_parse_size(const char *s, uint64_t *out);  /* digits with an optional K/M/G/T suffix (1024) */
 typedef struct {
     const pab_workload *w;
     int n;
+    const pab_param *p[PAB_MAX_PARAMS];  /* the workload's parameters, then pab_common_params */
     const char *text[PAB_MAX_PARAMS];
     uint64_t num[PAB_MAX_PARAMS];
     int choice[PAB_MAX_PARAMS];
 } pab_values;
+extern const pab_param pab_common_params[];
+int pab_params_of(const pab_workload *w, const pab_param **out, int max); /* the workload's, then the common ones */
+bool pab_param_common(const pab_param *p);
 /* Fill v from the workload's defaults and "key=value" overrides; 0 ok, else -1 with one line in err. */
 int pab_values_parse(pab_values *v, const pab_workload *w, int n, char **kv, char *err, size_t errlen);
 void pab_values_format(const pab_values *v, char *out, size_t len); /* key=value;... sorted by key */
-
-/* The memory guard (guard.c): 0 if need fits the safe share of avail, else -1 and a message. */
-#define PAB_GUARD_SHARE 0.80
-#define PAB_GUARD_RESERVE (256ULL << 20)
-int pab_guard(uint64_t need, uint64_t avail, const char *who, char *msg, size_t len);
-void pab_format_bytes(uint64_t n, char *out, size_t len);
 
 /* The timeline (timeline.c): a sampler thread, buffers from mmap. */
 int pab_timeline_start(const char *path, unsigned ms);
 void pab_timeline_event(const char *name);
 void pab_timeline_stop(void);
 
-/* A case: the workload, its values, and what the instrumented cycle measured. */
+/* A case: the workload, its values, the timing protocol, and what the instrumented cycle measured. */
+#define PAB_MAX_CYCLES 100000
 struct pab_ctx {
     struct pab_tally tally;
     pab_values v;
@@ -53,15 +43,21 @@ struct pab_ctx {
     const pab_allocator *alloc;
     uint64_t seed;
     int threads;
+    unsigned cycles, warmup; /* the timing protocol: warm-up cycles, then timed cycles */
     bool release_cycle, instrumented, freed, set_up, measured, failed;
     const char *timeline;
     unsigned timeline_ms;
-    struct {
-        uint64_t rss_base, rss_peak, rss_after_free, rss_after_release, release_ns, live_peak, minor, major;
+    uint64_t idle_ns; /* spent idling inside the instrumented cycle: not part of cold_ns */
+    struct { /* every field is a counter of the same name (case.c's table); UINT64_MAX: not measured */
+        uint64_t rss_base, rss_peak, rss_after_free, rss_after_idle, rss_after_release, release_ns, live_peak, minor,
+            major, cold_ns, real_ns, cpu_ns, cycles, threads, ops_per_cycle;
     } m;
+    char mark[64];     /* where `after free` was taken, when the workload says (replay: a trace's mark) */
+    char tuning[1024]; /* knob values read back from the allocator before the base RSS */
     char error[512];
 };
 void pab_case_bench(pab_state *st, void *ctx); /* the benchmark function of every workload */
 void pab_case_teardown(pab_ctx *c);
+void pab_counters_json(pab_json *j);           /* the counter table, for --pab_list */
 
 #endif

@@ -40,6 +40,7 @@ pab_bench *pab_args(pab_bench *b, int n, const int64_t *values) {
 pab_bench *pab_min_time(pab_bench *b, double seconds) { return P(B(b)->MinTime(seconds)); }
 pab_bench *pab_iterations(pab_bench *b, int64_t n) { return P(B(b)->Iterations(n)); }
 pab_bench *pab_use_real_time(pab_bench *b) { return P(B(b)->UseRealTime()); }
+pab_bench *pab_use_manual_time(pab_bench *b) { return P(B(b)->UseManualTime()); }
 pab_bench *pab_unit_ns(pab_bench *b) { return P(B(b)->Unit(benchmark::kNanosecond)); }
 
 /* One batch of all the iterations libbenchmark asked for, then a call that ends the loop. */
@@ -53,6 +54,7 @@ bool pab_keep_running_batch(pab_state *s, uint64_t *n) {
     return s->st->KeepRunningBatch(1);
 }
 bool pab_keep_running(pab_state *s) { return s->st->KeepRunning(); }
+void pab_set_iteration_time(pab_state *s, double seconds) { s->st->SetIterationTime(seconds); }
 void pab_pause(pab_state *s) { s->st->PauseTiming(); }
 void pab_resume(pab_state *s) { s->st->ResumeTiming(); }
 int64_t pab_range(const pab_state *s, int i) { return s->st->range(i); }

@@ -1,34 +1,29 @@
 /* Workload parameters: defaults from the workload's table, KEY=VALUE overrides, validation to one line,
  * and the canonical `key=value;...` text (sorted by key) that goes into the CSV. */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pab_internal.h"
 
-int pab_parse_size(const char *s, uint64_t *out) {
-    static const char suffix[] = "KMGT";
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno) return -1;
-    int shift = 0;
-    if (*end) {
-        const char *k = strchr(suffix, toupper((unsigned char)*end));
-        if (!k || end[1]) return -1;
-        shift = 10 * (int)(k - suffix + 1);
-    }
-    if (v > (UINT64_MAX >> 2) >> shift) return -1; /* beyond any machine: 2^62 bytes */
-    *out = (uint64_t)v << shift;
-    return 0;
+/* Every case has these besides its workload's own (the harness acts on them, docs/design.md §5). */
+const pab_param pab_common_params[] = {
+    {"idle_ms", PAB_P_INT, "0", NULL,
+     "after `after free` the process idles this long (ms), as a service after its spike; then rss_after_idle_bytes",
+     0, 3600000},
+    {NULL},
+};
+
+int pab_params_of(const pab_workload *w, const pab_param **out, int max) {
+    int n = 0;
+    for (int i = 0; w->params && w->params[i].name && n < max; i++) out[n++] = &w->params[i];
+    for (int i = 0; pab_common_params[i].name && n < max; i++) out[n++] = &pab_common_params[i];
+    return n;
 }
 
-static int index_of(const pab_workload *w, const char *key, size_t len) {
-    for (int i = 0; w->params && w->params[i].name; i++)
-        if (strlen(w->params[i].name) == len && !strncmp(w->params[i].name, key, len)) return i;
+static int index_of(const pab_values *v, const char *key, size_t len) {
+    for (int i = 0; i < v->n; i++)
+        if (strlen(v->p[i]->name) == len && !strncmp(v->p[i]->name, key, len)) return i;
     return -1;
 }
 
@@ -41,7 +36,7 @@ static int choice_of(const char *choices, const char *val) {
 }
 
 static int set_value(pab_values *v, int i, const char *val, char *err, size_t len) {
-    const pab_param *p = &v->w->params[i];
+    const pab_param *p = v->p[i];
     v->text[i] = val;
     switch (p->type) {
     case PAB_P_ENUM:
@@ -68,12 +63,12 @@ static int set_value(pab_values *v, int i, const char *val, char *err, size_t le
 int pab_values_parse(pab_values *v, const pab_workload *w, int n, char **kv, char *err, size_t len) {
     memset(v, 0, sizeof *v);
     v->w = w;
-    while (w->params && w->params[v->n].name) v->n++;
+    v->n = pab_params_of(w, v->p, PAB_MAX_PARAMS);
     for (int i = 0; i < v->n; i++)
-        if (set_value(v, i, w->params[i].def, err, len)) return -1;
+        if (set_value(v, i, v->p[i]->def, err, len)) return -1;
     for (int k = 0; k < n; k++) {
         const char *eq = strchr(kv[k], '=');
-        int i = eq ? index_of(w, kv[k], (size_t)(eq - kv[k])) : -1;
+        int i = eq ? index_of(v, kv[k], (size_t)(eq - kv[k])) : -1;
         if (!eq) return snprintf(err, len, "parameter %s: expected KEY=VALUE", kv[k]), -1;
         if (i < 0) return snprintf(err, len, "%s has no parameter %.*s", w->name, (int)(eq - kv[k]), kv[k]), -1;
         if (set_value(v, i, eq + 1, err, len)) return -1;
@@ -85,13 +80,27 @@ static int by_name(const void *a, const void *b) {
     return strcmp((*(const pab_param *const *)a)->name, (*(const pab_param *const *)b)->name);
 }
 
+static int position(const pab_values *v, const pab_param *p) {
+    for (int i = 0; i < v->n; i++)
+        if (v->p[i] == p) return i;
+    return -1;
+}
+
+bool pab_param_common(const pab_param *p) {
+    return p >= pab_common_params && p < pab_common_params + sizeof pab_common_params / sizeof *pab_common_params;
+}
+
+/* Every parameter of the workload, defaults included; a common one only when it is not at its default, so a case
+ * reads the same as in runs made before that parameter existed. */
 void pab_values_format(const pab_values *v, char *out, size_t len) {
     const pab_param *sorted[PAB_MAX_PARAMS];
-    for (int i = 0; i < v->n; i++) sorted[i] = &v->w->params[i];
+    memcpy(sorted, v->p, (size_t)v->n * sizeof *sorted);
     qsort(sorted, (size_t)v->n, sizeof *sorted, by_name);
     size_t used = 0;
     out[0] = 0;
-    for (int i = 0; i < v->n && used < len; i++)
-        used += (size_t)snprintf(out + used, len - used, "%s%s=%s", i ? ";" : "", sorted[i]->name,
-                                 v->text[sorted[i] - v->w->params]);
+    for (int i = 0; i < v->n && used < len; i++) {
+        const char *text = v->text[position(v, sorted[i])];
+        if (pab_param_common(sorted[i]) && !strcmp(text, sorted[i]->def)) continue;
+        used += (size_t)snprintf(out + used, len - used, "%s%s=%s", used ? ";" : "", sorted[i]->name, text);
+    }
 }

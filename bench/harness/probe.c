@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pab_internal.h"
+#include "pab_sys.h"
 
 static ssize_t slurp(const char *path, char *buf, size_t len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -58,6 +58,12 @@ void pab_faults(uint64_t *minor, uint64_t *major) {
 uint64_t pab_now_ns(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
+}
+
+uint64_t pab_cpu_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 

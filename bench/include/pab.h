@@ -22,6 +22,7 @@ pab_bench *pab_args(pab_bench *b, int n, const int64_t *values); /* one argument
 pab_bench *pab_min_time(pab_bench *b, double seconds);
 pab_bench *pab_iterations(pab_bench *b, int64_t n);
 pab_bench *pab_use_real_time(pab_bench *b);
+pab_bench *pab_use_manual_time(pab_bench *b); /* the function times each iteration itself: pab_set_iteration_time */
 pab_bench *pab_unit_ns(pab_bench *b);
 
 /* The timed loop.  Batch form (costs nothing per iteration, like native C++):
@@ -29,6 +30,7 @@ pab_bench *pab_unit_ns(pab_bench *b);
  * Per-iteration form (about 1 ns of overhead each):  while (pab_keep_running(st)) body(); */
 bool pab_keep_running_batch(pab_state *st, uint64_t *n);
 bool pab_keep_running(pab_state *st);
+void pab_set_iteration_time(pab_state *st, double seconds); /* with pab_use_manual_time, once per iteration */
 void pab_pause(pab_state *st);
 void pab_resume(pab_state *st);
 

@@ -56,6 +56,7 @@ int pab_choice(const pab_ctx *c, const char *name);      /* index into choices *
 const char *pab_str(const pab_ctx *c, const char *name);
 uint64_t pab_seed(const pab_ctx *c);                     /* the case's seed, for pab_rng */
 void pab_set_threads(pab_ctx *c, int threads);           /* the `threads` column; default 1 */
+void pab_set_mark(pab_ctx *c, const char *mark);         /* the `mark` column: where `after free` was taken */
 
 /* The memory guard: call in setup with the bytes the case will touch at most.
  * Returns false (the case becomes a `skipped` row saying why) when that exceeds the safe share. */

@@ -4,12 +4,12 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .binary import REPO, build_dir
+from . import native
+from .binary import REPO
 from .errors import UsageError
-from .units import read_lines
+from .units import read_lines, split_list
 
 COLUMNS = ("name", "allocator", "library", "release", "env", "matrix", "description")
-ALLOCATORS = ("glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc", "other")  # other: no adapter
 RELEASES = ("none", "cycle")
 MATRICES = ("default", "opt-in")
 RESERVED = ("default", "all")  # words --configs understands as sets of configurations
@@ -47,7 +47,7 @@ def _parse_env(text, where):
 
 def _parse_row(cells, where, base):
     row = dict(zip(COLUMNS, cells))
-    for col, allowed in (("allocator", ALLOCATORS), ("release", RELEASES), ("matrix", MATRICES)):
+    for col, allowed in (("allocator", native.names()), ("release", RELEASES), ("matrix", MATRICES)):
         if row[col] not in allowed:
             raise UsageError(f"{where}: unknown {col} {row[col]!r} (one of {', '.join(allowed)})")
     if not _NAME.match(row["name"]) or row["name"] in RESERVED:
@@ -95,8 +95,7 @@ def load(extra=None):
 def select(configs, spec):
     """'jemalloc,glibc' / 'default' / 'all' (or None: the default matrix) -> [Config], in the order given."""
     chosen = []
-    for name in (spec or "default").split(","):
-        name = name.strip()
+    for name in split_list(spec, "--configs") if spec is not None else ["default"]:
         if name == "all":
             picked = list(configs.values())
         elif name == "default":
@@ -109,30 +108,13 @@ def select(configs, spec):
     return chosen
 
 
-def _paths_file():
-    paths = {}
-    try:
-        with open(os.path.join(build_dir(), "allocators.paths")) as f:
-            for line in f:
-                if line.strip() and not line.startswith("#"):
-                    name, _, lib = line.rstrip("\n").partition("\t")
-                    paths[name.strip()] = lib.strip()
-    except OSError:
-        pass
-    return paths
-
-
 def resolve(config):
     """The file to LD_PRELOAD ('' for none), or raise LookupError('library not found: ...')."""
     lib = config.library
     if lib == "-":
         return ""
     if lib.startswith("@"):
-        name = lib[1:]
-        found = os.environ.get(f"PAB_LIB_{name.upper()}") or _paths_file().get(name, "")
-        if not found:
-            raise LookupError(f"library not found: {lib} (not found when cmake configured; set PAB_LIB_{name.upper()})")
-        lib = found
+        lib = native.library(lib[1:])  # $PAB_LIB_<NAME>, else the adapter's soname where the dynamic linker looks
     if not os.path.isfile(lib):
         raise LookupError(f"library not found: {lib}")
     return lib

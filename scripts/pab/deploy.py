@@ -1,17 +1,9 @@
 # The exact way to deploy a configuration in a Python service: the LD_PRELOAD line (with the configuration's
-# environment and PYTHONMALLOC=malloc where the gain needs it) and, for release=cycle, the call to make after gc.collect().
+# environment and PYTHONMALLOC=malloc where the evidence needs it) and, for release=cycle, the allocator's own call
+# (its adapter's release_py, allocators/<name>.c) and where it goes.
 import shlex
 
-# Called from Python after gc.collect(); each is the allocator's own release (DESIGN §3). Under a preloaded
-# allocator glibc's malloc_trim only trims glibc's unused heap, so it must not be offered for the others.
-RELEASE = {
-    "glibc": 'ctypes.CDLL("libc.so.6").malloc_trim(0)',
-    "jemalloc": 'j = ctypes.CDLL(None); j.mallctl(b"thread.tcache.flush", None, None, None, 0); '
-                'j.mallctl(b"arena.4096.purge", None, None, None, 0)',
-    "mimalloc": 'ctypes.CDLL(None).mi_collect(True)',
-    "tcmalloc": 't = ctypes.CDLL(None); t.MallocExtension_MarkThreadIdle(); t.MallocExtension_ReleaseFreeMemory()',
-    "tbbmalloc": 'ctypes.CDLL(None).scalable_allocation_command(0, None)  # 0 = TBBMALLOC_CLEAN_ALL_BUFFERS',
-}
+from . import native
 
 
 def line(row, pymalloc_off=False, program="python3 app.py"):
@@ -28,11 +20,12 @@ def line(row, pymalloc_off=False, program="python3 app.py"):
     return " ".join(words + [program])
 
 
-def release_call(row):
-    """What the application must call, for release_policy=cycle configurations; None otherwise."""
+def release_call(row, where="after each batch of work"):
+    """What the application must call, for release_policy=cycle configurations; None otherwise.  Under a preloaded
+    allocator glibc's malloc_trim only trims glibc's unused heap, so each allocator's own call is named."""
     if row.get("release_policy") != "cycle":
         return None
-    call = RELEASE.get(row.get("allocator"))
-    if not call:
-        return f"call {row.get('allocator')}'s own release function after each batch of work (no adapter known)"
-    return f"after each batch of work: `import ctypes, gc; gc.collect(); {call}`"
+    a = native.allocator(row.get("allocator") or "")
+    if not a or a["name"] == "other":
+        return f"call {row.get('allocator')}'s own release function {where} (no adapter knows it)"
+    return f"{where}: `import ctypes, gc; gc.collect(); {a['release_py']}`"

@@ -1,4 +1,4 @@
-# Presets (DESIGN §7): bench/presets/<name>.preset, a readable list of cases plus the run's settings.
+# Presets (docs/design.md §7): bench/presets/<name>.preset, a readable list of cases plus the run's settings.
 # `set KEY=VALUE ...` lines give settings; `case WORKLOAD key=value ...` lines give one case each.
 import os
 from dataclasses import dataclass, field
@@ -12,6 +12,8 @@ DIR = os.path.join(REPO, "bench", "presets")
 SETTINGS = {
     "rounds": (lambda v: _positive_int(v, "rounds"), 1),
     "min_time": (lambda v: parse_duration(v, "min_time"), 0.1),
+    "cycles": (lambda v: _positive_int(v, "cycles"), 5),   # timed cycles per process (docs/design.md §12)
+    "warmup": (lambda v: _count(v, "warmup"), 1),          # untimed cycles before them
     "timeout": (lambda v: parse_duration(v, "timeout"), 120.0),
     "min_memory": (lambda v: parse_size(v, "min_memory"), 0),
 }
@@ -20,6 +22,12 @@ SETTINGS = {
 def _positive_int(text, what):
     if not str(text).isdigit() or int(text) < 1:
         raise UsageError(f"{what}: {text!r} is not a positive integer")
+    return int(text)
+
+
+def _count(text, what):
+    if not str(text).isdigit():
+        raise UsageError(f"{what}: {text!r} is not a whole number")
     return int(text)
 
 

@@ -6,12 +6,9 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-from . import binary
+from . import binary, schema
 from .configs import Config
 from .presets import Case
-
-COUNTERS = ("rss_base_bytes", "rss_peak_bytes", "rss_after_free_bytes", "rss_after_release_bytes", "release_ns",
-            "live_peak_bytes", "minor_faults", "major_faults")
 
 
 @dataclass
@@ -25,12 +22,13 @@ def one_line(text):
     return " ".join(str(text).split())
 
 
-def command(exe, job, seed, min_time, out_json, timeline=None):
-    """The child's argv (DESIGN §3/§5, bench/CONTRACT.md)."""
+def command(exe, job, seed, protocol, out_json, timeline=None):
+    """The child's argv (bench/CONTRACT.md).  protocol: {"cycles": timed cycles, "warmup": cycles before them}."""
     argv = [exe, f"--pab_workload={job.case.workload}"]
     argv += [f"--pab_param={k}={v}" for k, v in job.case.params.items()]
     argv += [f"--pab_expect={job.config.allocator}", f"--pab_release={job.config.release}", f"--pab_seed={seed}",
-             f"--benchmark_out={out_json}", "--benchmark_out_format=json", f"--benchmark_min_time={min_time:g}"]
+             f"--pab_cycles={protocol['cycles']}", f"--pab_warmup={protocol['warmup']}",
+             f"--benchmark_out={out_json}", "--benchmark_out_format=json"]
     if timeline:
         argv.append(f"--pab_timeline={timeline}")
     return argv
@@ -41,12 +39,14 @@ def outcome(status, error="", **fields):
 
 
 def from_json(data):
-    """libbenchmark's JSON of one case -> the measured fields of its row (DESIGN §5/§6)."""
+    """libbenchmark's JSON of one case -> the measured fields of its row (docs/design.md §5/§6): every counter named
+    like a CSV column goes to that column (bench/harness/case.c's counter table); `cycles` is `iterations`."""
     ctx, b = data.get("context", {}), (data.get("benchmarks") or [{}])[0]
     known = {
         "allocator_lib": ctx.get("pab_allocator_lib", ""),
         "allocator_version": ctx.get("pab_allocator_version", ""),
         "verified": int(ctx.get("pab_verified", "0") or 0),
+        "tuning": ctx.get("pab_tuning", ""),
     }
     if ctx.get("pab_params"):
         known["params"] = ctx["pab_params"]
@@ -55,10 +55,10 @@ def from_json(data):
     if b.get("error_occurred"):
         msg = b.get("error_message", "failed without a message")
         return outcome("skipped" if msg.startswith("skipped:") else "failed", msg, **known)
-    real, cpu, ops = float(b["real_time"]), float(b["cpu_time"]), float(b.get("ops_per_cycle", 0))
-    fields = dict(known, threads=int(b.get("threads", 1)), iterations=int(b["iterations"]),
-                  real_ns=int(round(real)), cpu_ns=int(round(cpu)))
-    fields.update({k: int(round(float(b[k]))) for k in COUNTERS if k in b})
+    fields = dict(known, threads=int(b.get("threads", 1)), iterations=int(b.get("cycles", b["iterations"])),
+                  real_ns=int(round(float(b["real_time"]))), cpu_ns=int(round(float(b["cpu_time"]))), mark=b.get("label"))
+    fields.update({k: int(round(float(b[k]))) for k in schema.COLUMNS if k in b and schema.TYPES[k] is int})
+    real, ops = fields["real_ns"], float(b.get("ops_per_cycle", 0))
     if ops > 0 and real > 0:
         fields["ops_per_s"] = round(ops * 1e9 / real, 1)
         fields["ns_per_op"] = round(real / ops, 4)

@@ -1,26 +1,44 @@
-# The results contract (DESIGN §6): the CSV columns in order, and a reader that refuses files that are not ours.
-# Every command that reads or writes results.csv goes through here.
+# The results contract (docs/design.md §6): the one table of CSV columns, in order, each with its type, the schema
+# version that added it and, for metrics, how reports show it; a reader that accepts every schema so far and refuses
+# files that are not ours; the writer.  Every command that reads or writes results.csv goes through here.
 import csv
 import os
+from collections import OrderedDict
 
 from .errors import UsageError
 
-COLUMNS = tuple(
-    "run_id round seed timestamp host cpu_model cores mem_total_bytes kernel thp glibc_version "
-    "git_rev preset config allocator allocator_lib allocator_version verified release_policy env "
-    "workload params threads iterations real_ns cpu_ns ops_per_s ns_per_op rss_base_bytes "
-    "rss_peak_bytes rss_after_free_bytes rss_after_release_bytes release_ns live_peak_bytes "
-    "overhead_ratio minor_faults major_faults status error"
-    .split()
-)
+SCHEMA = 2  # the version this code writes; every reader accepts 1..SCHEMA
 
+# (column, type, schema that added it, report metric or None).  A metric is (key, family, label, unit, divisor):
+# family `time` reads faster/slower, `memory` smaller/larger.  Columns are only ever appended (a new one bumps SCHEMA).
+TABLE = (
+    ("run_id", str, 1, None), ("round", int, 1, None), ("seed", int, 1, None), ("timestamp", str, 1, None),
+    ("host", str, 1, None), ("cpu_model", str, 1, None), ("cores", int, 1, None), ("mem_total_bytes", int, 1, None),
+    ("kernel", str, 1, None), ("thp", str, 1, None), ("glibc_version", str, 1, None), ("git_rev", str, 1, None),
+    ("preset", str, 1, None), ("config", str, 1, None), ("allocator", str, 1, None), ("allocator_lib", str, 1, None),
+    ("allocator_version", str, 1, None), ("verified", int, 1, None), ("release_policy", str, 1, None),
+    ("env", str, 1, None), ("workload", str, 1, None), ("params", str, 1, None), ("threads", int, 1, None),
+    ("iterations", int, 1, None),
+    ("real_ns", int, 1, ("time", "time", "time per cycle", "ms", 1e6)),
+    ("cpu_ns", int, 1, None), ("ops_per_s", float, 1, None), ("ns_per_op", float, 1, None),
+    ("rss_base_bytes", int, 1, None),
+    ("rss_peak_bytes", int, 1, ("peak", "memory", "peak RSS", "MiB", 2**20)),
+    ("rss_after_free_bytes", int, 1, ("after_free", "memory", "RSS after free", "MiB", 2**20)),
+    ("rss_after_release_bytes", int, 1, ("after_release", "memory", "RSS after release", "MiB", 2**20)),
+    ("release_ns", int, 1, ("release", "time", "release call", "us", 1e3)),
+    ("live_peak_bytes", int, 1, None), ("overhead_ratio", float, 1, None), ("minor_faults", int, 1, None),
+    ("major_faults", int, 1, None), ("status", str, 1, None), ("error", str, 1, None),
+    # schema 2
+    ("cold_ns", int, 2, ("cold", "time", "cold (first) cycle", "ms", 1e6)),
+    ("rss_after_idle_bytes", int, 2, ("after_idle", "memory", "RSS after idle", "MiB", 2**20)),
+    ("mark", str, 2, None), ("tuning", str, 2, None), ("shard", str, 2, None),
+)
+COLUMNS = tuple(t[0] for t in TABLE)
+TYPES = {t[0]: t[1] for t in TABLE}
+WIDTH = OrderedDict((v, sum(1 for t in TABLE if t[2] <= v)) for v in range(1, SCHEMA + 1))  # schema -> columns
+METRICS = OrderedDict((t[3][0], (t[0],) + t[3][1:]) for t in TABLE if t[3])  # key -> (column, family, label, unit, div)
 STATUSES = ("ok", "failed", "skipped", "oom", "timeout")
-INT_COLUMNS = (
-    "round seed cores mem_total_bytes verified threads iterations real_ns cpu_ns rss_base_bytes "
-    "rss_peak_bytes rss_after_free_bytes rss_after_release_bytes release_ns live_peak_bytes "
-    "minor_faults major_faults"
-).split()
-FLOAT_COLUMNS = ("ops_per_s", "ns_per_op", "overhead_ratio")
+RUN_SCHEMA_KEY = "schema"  # meta.json records the schema its results.csv was written with
 
 
 def results_path(run):
@@ -31,23 +49,37 @@ def results_path(run):
     return path
 
 
-def read_rows(run):
-    """Rows of a results.csv as dicts with numbers converted; empty numeric cells become None.
-    Raises UsageError (one line) for a file that is not ours or is damaged."""
+def schema_of(header, path):
+    """The schema a header was written with; UsageError when it is none of ours."""
+    header = tuple(header or ())
+    for version, width in WIDTH.items():
+        if header == COLUMNS[:width]:
+            return version
+    if len(header) > len(COLUMNS) and header[:len(COLUMNS)] == COLUMNS:
+        raise UsageError(f"{path} was written by a newer pyalloc-bench (schema > {SCHEMA}, {len(header)} columns): "
+                         f"update this checkout to read it")
+    raise UsageError(f"{path} is not a pyalloc-bench results file (its header is none of schemas "
+                     f"1..{SCHEMA}, docs/design.md §6)")
+
+
+def read_rows(run, with_schema=False):
+    """Rows of a results.csv as dicts over every column of the current schema, numbers converted; an empty cell, or a
+    column the file's schema lacks, is None ("not measured").  UsageError (one line) for a file that is not ours."""
     path = results_path(run)
     _check_last_row_whole(path)
     try:
         with open(path, newline="") as f:
             reader = csv.reader(f)
             header = next(reader, None)
-            if header is None or tuple(header) != COLUMNS:
-                raise UsageError(f"{path} is not a pyalloc-bench results file (its header differs from DESIGN §6)")
+            version = schema_of(header, path)
+            width = WIDTH[version]
             rows = []
             for n, cells in enumerate(reader, start=2):
-                if len(cells) != len(COLUMNS):
-                    raise UsageError(f"{path}:{n}: {len(cells)} cells, expected {len(COLUMNS)} (truncated or damaged)")
-                rows.append(_convert(dict(zip(COLUMNS, cells)), path, n))
-            return rows
+                if len(cells) != width:
+                    raise UsageError(f"{path}:{n}: {len(cells)} cells, expected {width} (truncated or damaged)")
+                row = dict(zip(COLUMNS, cells + [""] * (len(COLUMNS) - width)))
+                rows.append(_convert(row, path, n))
+            return (rows, version) if with_schema else rows
     except (UnicodeDecodeError, csv.Error) as e:
         raise UsageError(f"{path} is not a pyalloc-bench results file ({e})")
 
@@ -64,23 +96,27 @@ def _check_last_row_whole(path):
 
 
 def _convert(row, path, n):
-    try:
-        for k in INT_COLUMNS:
-            row[k] = int(row[k]) if row[k] != "" else None
-        for k in FLOAT_COLUMNS:
-            row[k] = float(row[k]) if row[k] != "" else None
-    except ValueError:
-        raise UsageError(f"{path}:{n}: column {k} holds {row[k]!r}, not a number")
+    for k, t in TYPES.items():
+        if t is str:
+            continue
+        try:
+            row[k] = t(row[k]) if row[k] != "" else None
+        except ValueError:
+            raise UsageError(f"{path}:{n}: column {k} holds {row[k]!r}, not a number")
     if row["status"] not in STATUSES:
         raise UsageError(f"{path}:{n}: status {row['status']!r} is not one of {', '.join(STATUSES)}")
     return row
 
 
 class Writer:
-    """Appends rows to results.csv, flushed as each case finishes, header first."""
+    """Appends rows to results.csv (schema SCHEMA), flushed as each case finishes, header first."""
 
     def __init__(self, path):
         new = not os.path.exists(path)
+        if not new:
+            with open(path, newline="") as f:
+                if schema_of(next(csv.reader(f), None), path) != SCHEMA:
+                    raise UsageError(f"{path} holds rows of an older schema: write a new run instead")
         self._f = open(path, "a", newline="")
         self._w = csv.writer(self._f)
         if new:

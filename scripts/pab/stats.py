@@ -12,14 +12,7 @@ CV_WARN = 0.10          # a figure whose rounds vary more than this (std/mean) i
 MIN_CHANGE = 0.01       # compare: a significant change smaller than 1 % is reported as `no change`
 N_RESAMPLES = 2000      # bootstrap resamples (percentile method, fixed seed: the same run gives the same report)
 
-# metric -> (column, family, label, unit of display, divisor to that unit)
-METRICS = {
-    "time": ("real_ns", "time", "time per cycle", "ms", 1e6),
-    "peak": ("rss_peak_bytes", "memory", "peak RSS", "MiB", 2**20),
-    "after_free": ("rss_after_free_bytes", "memory", "RSS after free", "MiB", 2**20),
-    "after_release": ("rss_after_release_bytes", "memory", "RSS after release", "MiB", 2**20),
-    "release": ("release_ns", "time", "release call", "us", 1e3),
-}
+from .schema import METRICS  # noqa: F401  metric -> (column, family, label, unit of display, divisor to that unit)
 
 
 def median(xs):

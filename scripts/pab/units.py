@@ -68,3 +68,14 @@ def pairs(items, where):
             raise UsageError(f"{where}: {item!r} is not key=value")
         out[k] = v
     return out
+
+
+def split_list(text, what):
+    """'a,b' -> ['a', 'b'] for a list option; an empty list or an empty item ('a,,b', '') is refused, never read
+    as "the default"."""
+    items = [w.strip() for w in str(text).split(",")]
+    if not any(items):
+        raise UsageError(f"{what}: empty list (name at least one, separated by commas)")
+    if not all(items):
+        raise UsageError(f"{what} {text!r}: an empty item between commas")
+    return items

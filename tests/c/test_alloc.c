@@ -43,35 +43,24 @@ static int child(const char *expect) {
     CHECK_DONE();
 }
 
-static const char *lib_path(const char *name, char *out, size_t len) {
-    char path[4096], line[4096];
-    snprintf(path, sizeof path, "%s/allocators.paths", getenv("PAB_BUILD") ? getenv("PAB_BUILD") : "build");
-    FILE *f = fopen(path, "r");
-    out[0] = 0;
-    while (f && fgets(line, sizeof line, f)) {
-        char *tab = strchr(line, '\t');
-        if (line[0] != '#' && tab && !strncmp(line, name, (size_t)(tab - line)) && strlen(name) == (size_t)(tab - line))
-            snprintf(out, len, "%.*s", (int)strcspn(tab + 1, "\n"), tab + 1);
-    }
-    if (f) fclose(f);
-    return out;
-}
-
 int main(int argc, char **argv) {
     if (argc == 3 && !strcmp(argv[1], "--child")) return child(argv[2]);
-    static const char *const names[] = {"glibc", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    int known = 0;
+    for (const pab_allocator *a = pab_alloc_first(); a; a = a->next) {
+        if (!a->unique) continue; /* `other` has nothing to identify */
         char lib[4096] = "";
-        if (i) CHECK(lib_path(names[i], lib, sizeof lib)[0], "%s: no library in allocators.paths", names[i]);
+        known++;
+        if (a->soname) CHECK(!pab_alloc_library(a->name, lib, sizeof lib), "%s: %s", a->name, lib);
         pid_t pid = fork();
         if (pid == 0) {
             if (lib[0]) setenv("LD_PRELOAD", lib, 1);
-            execl("/proc/self/exe", argv[0], "--child", names[i], (char *)NULL);
+            execl("/proc/self/exe", argv[0], "--child", a->name, (char *)NULL);
             _exit(127);
         }
         int st = 0;
         waitpid(pid, &st, 0);
-        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child status %#x", names[i], st);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child status %#x", a->name, st);
     }
+    CHECK(known >= 5, "only %d adapters registered", known);
     CHECK_DONE();
 }

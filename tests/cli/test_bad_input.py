@@ -59,7 +59,10 @@ RUN = ["run", "--preset", "quick", "--configs", "glibc"]
 RUN_CASES = [(f"--param live={v}", RUN + ["--param", f"live={v}"], f"live={v}") for v in SIZES] + [
     ("unknown configuration", ["run", "--preset", "quick", "--configs", "nosuch"], "nosuch"),
     ("unknown workload", RUN + ["--workloads", "nosuch"], "nosuch"),
-    ("no workload at all", RUN + ["--workloads", ","], "no cases"),
+    ("no workload at all", RUN + ["--workloads", ","], "--workloads: empty list"),
+    ("empty --workloads", RUN + ["--workloads", ""], "--workloads: empty list"),
+    ("empty --configs", ["run", "--preset", "quick", "--configs", ""], "--configs: empty list"),
+    ("empty item in --configs", ["run", "--preset", "quick", "--configs", "glibc,,jemalloc"], "empty item"),
     ("unknown preset", ["run", "--preset", "nosuch"], "nosuch"),
     ("missing preset file", ["run", "--preset", "/nonexistent/x.preset"], "/nonexistent/x.preset"),
     ("param without =", RUN + ["--param", "live"], "live"),

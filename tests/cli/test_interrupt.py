@@ -175,10 +175,10 @@ class NeverOverwrite(unittest.TestCase):
 
     def test_same_second_names_differ(self):
         sys.path.insert(0, os.path.join(SOURCE, "scripts"))
-        from pab import cmd_run
+        from pab import rundir
         tmp = tempfile.mkdtemp(prefix="pab-twice-")
         self.addCleanup(shutil.rmtree, tmp, True)
-        made = [cmd_run.make_run_dir(tmp)[0] for _ in range(3)]
+        made = [rundir.make(tmp)[0] for _ in range(3)]
         self.assertEqual(len(set(made)), 3, made)
 
 

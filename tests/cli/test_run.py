@@ -15,16 +15,17 @@ SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirna
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
 PYALLOC = os.path.join(SOURCE, "scripts", "pyalloc")
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
-from pab import cmd_run, configs, runner, schema  # noqa: E402
+from pab import cmd_run, configs, planning, runner, schema  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
 from pab.presets import Case, Preset  # noqa: E402
 
-DESIGN_COLUMNS = (  # DESIGN §6, copied by hand: the schema must not drift from it
+DESIGN_COLUMNS = (  # docs/design.md §6, copied by hand: the schema must not drift from it (schema 1, then 2)
     "run_id, round, seed, timestamp, host, cpu_model, cores, mem_total_bytes, kernel, thp, glibc_version, "
     "git_rev, preset, config, allocator, allocator_lib, allocator_version, verified, release_policy, env, "
     "workload, params, threads, iterations, real_ns, cpu_ns, ops_per_s, ns_per_op, rss_base_bytes, "
     "rss_peak_bytes, rss_after_free_bytes, rss_after_release_bytes, release_ns, live_peak_bytes, "
-    "overhead_ratio, minor_faults, major_faults, status, error").split(", ")
+    "overhead_ratio, minor_faults, major_faults, status, error, "
+    "cold_ns, rss_after_idle_bytes, mark, tuning, shard").split(", ")
 TINY = ["--param", "live=2K", "--param", "ops=4K", "--min-time", "0.01"]
 CANNED = {
     "context": {"pab_allocator": "jemalloc", "pab_allocator_lib": "/lib/libjemalloc.so.2", "pab_verified": "1",
@@ -50,9 +51,9 @@ class Pure(unittest.TestCase):
         cfgs = configs.select(configs.load(), "default")
         pairs = [(c, Case(w)) for c in cfgs for w in ("a", "b", "c")]
         names = lambda jobs: [(j.round, j.config.name, j.case.workload) for j in jobs]  # noqa: E731
-        one = names(cmd_run.schedule(pairs, 3, 42))
-        self.assertEqual(one, names(cmd_run.schedule(pairs, 3, 42)))
-        self.assertNotEqual(one, names(cmd_run.schedule(pairs, 3, 43)))
+        one = names(planning.schedule(pairs, 3, 42))
+        self.assertEqual(one, names(planning.schedule(pairs, 3, 42)))
+        self.assertNotEqual(one, names(planning.schedule(pairs, 3, 43)))
         self.assertEqual(len(one), 3 * len(pairs))
         rounds = [[p[1:] for p in one if p[0] == r] for r in (1, 2, 3)]
         for r in rounds:  # every round runs every pair once, in its own order
@@ -91,13 +92,13 @@ class Pure(unittest.TestCase):
         wl = {"a": {"params": [{"name": "n", "default": "1"}, {"name": "m", "default": "2"}]},
               "b": {"params": [{"name": "k", "default": "3"}]}}
         p = Preset("p", "p", {}, [Case("a", {"n": "5"}), Case("a", {"n": "6"}), Case("b", {})])
-        self.assertEqual(cmd_run.select_cases(p, wl, None, {"n": "7"}), [Case("a", {"n": "7"}), Case("b", {})])
-        self.assertEqual(cmd_run.select_cases(p, wl, "b", {"k": "9"}), [Case("b", {"k": "9"})])
-        self.assertEqual(cmd_run.full_params(Case("a", {"n": "5"}), wl), "m=2;n=5")
+        self.assertEqual(planning.select_cases(p, wl, None, {"n": "7"}), [Case("a", {"n": "7"}), Case("b", {})])
+        self.assertEqual(planning.select_cases(p, wl, "b", {"k": "9"}), [Case("b", {"k": "9"})])
+        self.assertEqual(planning.full_params(Case("a", {"n": "5"}), wl), "m=2;n=5")
         with self.assertRaisesRegex(UsageError, "no selected workload has a parameter 'n'"):
-            cmd_run.select_cases(p, wl, "b", {"n": "1"})
+            planning.select_cases(p, wl, "b", {"n": "1"})
         with self.assertRaisesRegex(UsageError, "unknown workload 'zz'"):
-            cmd_run.select_cases(p, wl, "a,zz", {})
+            planning.select_cases(p, wl, "a,zz", {})
 
 
 class Cli(unittest.TestCase):

@@ -1,0 +1,137 @@
+# The plan of a `pyalloc run`: presets, --workloads, --param and --configs turned into cases, configurations and
+# settings, every bad input refused here (one line) before any case runs or any directory is created; the schedule.
+import random
+import sys
+
+from . import binary, configs, cpython, machine, presets, runner
+from .errors import UsageError
+from .presets import Case
+from .units import format_size, parse_duration, split_list
+
+
+def overrides(items):
+    """--param KEY=VALUE items -> {key: value}; a key given twice with two values is refused."""
+    out = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep or not k.strip() or not v.strip():
+            raise UsageError(f"--param {item!r}: expected KEY=VALUE")
+        k, v = k.strip(), v.strip()
+        if out.get(k, v) != v:
+            raise UsageError(f"--param {k} is given twice, as {out[k]} and as {v}")
+        out[k] = v
+    return out
+
+
+def select_cases(preset, workloads, wanted, overrides):
+    """The preset's cases for the wanted workloads (a wanted workload the preset lacks runs with its defaults),
+    with each --param applied to the workloads that have it; duplicates dropped."""
+    for c in preset.cases:
+        if c.workload not in workloads:
+            raise UsageError(f"preset {preset.name}: unknown workload {c.workload!r} (known: {', '.join(workloads)})")
+    names = split_list(wanted, "--workloads") if wanted is not None else \
+        list(dict.fromkeys(c.workload for c in preset.cases))
+    for w in names:
+        if w not in workloads:
+            raise UsageError(f"unknown workload {w!r} (known: {', '.join(workloads)})")
+    known = {w: [p["name"] for p in workloads[w]["params"]] for w in names}
+    for k in overrides:
+        if not any(k in ps for ps in known.values()):
+            raise UsageError(f"--param {k}: no selected workload has a parameter {k!r} ({', '.join(names)})")
+    cases = []
+    for w in names:
+        for c in [c for c in preset.cases if c.workload == w] or [Case(w, {})]:
+            params = dict(c.params, **{k: v for k, v in overrides.items() if k in known[w]})
+            if Case(w, params) not in cases:
+                cases.append(Case(w, params))
+    return cases
+
+
+def params_cell(declared, given):
+    """The CSV's params cell: 'key=value;...' over every declared parameter (defaults filled in), sorted by key; a
+    common one (the catalogue marks it) only when it is not at its default, as the binary writes it.
+    declared: [{"name", "default", "common"?}, ...] (the catalogue's); given: the values a case sets."""
+    values = {p["name"]: p["default"] for p in declared}
+    values.update(given)
+    common = {p["name"]: p["default"] for p in declared if p.get("common")}
+    return ";".join(f"{k}={values[k]}" for k in sorted(values) if not (k in common and values[k] == common[k]))
+
+
+def full_params(case, workloads):
+    """The params cell of a C case, even when it fails before its process reports pab_params."""
+    return params_cell(workloads[case.workload]["params"], case.params)
+
+
+def schedule(pairs, rounds, seed):
+    """Jobs for every round: each round is the list of (config, case) pairs shuffled with Random(f'{seed}:{round}')."""
+    jobs = []
+    for r in range(1, rounds + 1):
+        order = list(pairs)
+        random.Random(f"{seed}:{r}").shuffle(order)
+        jobs += [runner.Job(r, cfg, case) for cfg, case in order]
+    return jobs
+
+
+def settings(preset, args):
+    """The preset's settings with the command line's overrides."""
+    s = dict(preset.settings)
+    if args.rounds is not None:
+        if args.rounds < 1:
+            raise UsageError(f"--rounds {args.rounds}: must be at least 1")
+        s["rounds"] = args.rounds
+    if args.timeout:
+        s["timeout"] = parse_duration(args.timeout, "--timeout")
+    if args.min_time:
+        s["min_time"] = parse_duration(args.min_time, "--min-time")
+    return s
+
+
+def seed_of(args):
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed {args.seed}: must be a non-negative integer")
+    return args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
+
+
+def libraries(chosen, configs_arg):
+    """{config name: (library to preload, error)}; a configuration named on the command line that cannot run is
+    refused now rather than run as a matrix of failures."""
+    libs = {}
+    named = set(split_list(configs_arg, "--configs")) - {"default", "all"} if configs_arg is not None else set()
+    for cfg in chosen:
+        try:
+            libs[cfg.name] = (configs.resolve(cfg), "")
+        except LookupError as e:
+            libs[cfg.name] = ("", str(e))
+        if cfg.name in named:
+            err = libs[cfg.name][1] or binary.identify(configs.child_env(cfg, libs[cfg.name][0]), cfg.allocator)[1]
+            if err:
+                raise UsageError(f"configuration {cfg.name}: {err}")
+    return libs
+
+
+def plan(args):
+    preset = presets.load(args.preset)
+    chosen = configs.select(configs.load(args.configs_file), args.configs)
+    workloads = binary.workloads()
+    cases = select_cases(preset, workloads, args.workloads, overrides(args.param))
+    if not cases:
+        raise UsageError(f"preset {preset.name} has no cases")
+    for c in cases:
+        err = binary.validate(c.workload, c.params)
+        if err:
+            raise UsageError(err)
+    if args.runtime != "c":
+        py, notes = cpython.expand(cases)
+        for n in notes:
+            print(f"pyalloc: note: {n}", file=sys.stderr)
+        cases = (cases if args.runtime == "both" else []) + py
+        if not cases:
+            raise UsageError("no selected case has a CPython version")
+    s = settings(preset, args)
+    need, have = s["min_memory"], machine.meminfo("MemTotal")
+    if need and have < need:
+        raise UsageError(f"preset {preset.name} needs {format_size(need)} of memory and this machine has "
+                         f"{format_size(have)}: use --preset default, or a preset file of your own")
+    seed = seed_of(args)
+    return dict(preset=preset, configs=chosen, libs=libraries(chosen, args.configs), cases=cases,
+                workloads=workloads, settings=s, seed=seed, exe=binary.path())

@@ -1,0 +1,56 @@
+# A run's directory (docs/design.md §6): <out>/<run-id>/ made without ever touching another run, `latest` pointed
+# at it, meta.json written atomically; shared by `run`, `try` and `merge`.
+import json
+import os
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+
+from .errors import UsageError
+from .schema import RUN_SCHEMA_KEY, SCHEMA
+
+
+def make(out):
+    """(run_id, directory): <out>/<YYYYMMDD-HHMMSS>[-N], created here, never one that exists."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    try:
+        os.makedirs(out, exist_ok=True)
+        for n in range(1, 1000):
+            run_id = stamp if n == 1 else f"{stamp}-{n}"
+            try:
+                os.mkdir(os.path.join(out, run_id))
+                return run_id, os.path.join(out, run_id)
+            except FileExistsError:
+                continue
+    except OSError as e:
+        raise UsageError(f"cannot create the results directory {out}: {e.strerror}")
+    raise UsageError(f"cannot create a run directory under {out}")
+
+
+def point_latest(out, run_id):
+    link, tmp = os.path.join(out, "latest"), os.path.join(out, f".latest-{os.getpid()}")
+    try:
+        os.symlink(run_id, tmp)
+        os.replace(tmp, link)
+    except OSError as e:
+        print(f"pyalloc: warning: cannot point {link} at {run_id}: {e.strerror}", file=sys.stderr)
+
+
+def write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def now():
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def base_meta(run_id, kind, facts):
+    """What every run's meta.json starts with; the command adds its plan."""
+    return {"run_id": run_id, "kind": kind, RUN_SCHEMA_KEY: SCHEMA, "complete": False, "started": now(),
+            "finished": None, "command": " ".join(shlex.quote(a) for a in sys.argv), "cwd": os.getcwd(),
+            "machine": facts}
