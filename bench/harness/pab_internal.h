@@ -36,6 +36,7 @@ void pab_timeline_stop(void);
 
 /* A case: the workload, its values, the timing protocol, and what the instrumented cycle measured. */
 #define PAB_MAX_CYCLES 100000
+#define PAB_MAX_WARMUP 1000
 struct pab_ctx {
     struct pab_tally tally;
     pab_values v;
@@ -45,7 +46,7 @@ struct pab_ctx {
     int threads;
     unsigned cycles, warmup; /* the timing protocol: warm-up cycles, then timed cycles */
     bool release_cycle, instrumented, freed, set_up, measured, failed;
-    const char *timeline;
+    const char *timeline, *cycle_times;
     unsigned timeline_ms;
     uint64_t idle_ns; /* spent idling inside the instrumented cycle: not part of cold_ns */
     struct { /* every field is a counter of the same name (case.c's table); UINT64_MAX: not measured */
