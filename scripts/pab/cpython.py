@@ -1,7 +1,7 @@
 # The CPython runtime of `pyalloc run` (issue 5): the same workloads in real Python (bench/python/W.py), run under
 # /usr/bin/python3 with the configuration's LD_PRELOAD, once with PYTHONMALLOC=malloc and once with pymalloc.
 #
-# For the runner: expand(cases) -> (Python cases, notes); is_cpython(case); command(case, config, seed, min_time,
+# For the runner: expand(cases) -> (Python cases, notes); is_cpython(case); command(case, config, seed, protocol,
 # out_json, env) -> (argv, env); full_params(case) -> the CSV params cell.  A Python case is a presets.Case whose
 # params carry runtime=cpython and layer=malloc|pymalloc; the scripts write the C binary's JSON (bench/CONTRACT.md),
 # so runner.run() reads them unchanged.
@@ -82,16 +82,17 @@ def full_params(case):
     return ";".join(f"{k}={values[k]}" for k in sorted(values))
 
 
-def command(case, config, seed, min_time, out_json, env):
+def command(case, config, seed, protocol, out_json, env):
     """(argv, env) of one Python case: env is the configuration's (configs.child_env), PYTHONMALLOC added for
-    layer=malloc and removed for pymalloc.  The script checks the allocator and the layer (exit 3 on a mismatch)."""
+    layer=malloc and removed for pymalloc; protocol {"cycles", "warmup"} as for the binary (runner.command).
+    The script checks the allocator and the layer (exit 3 on a mismatch)."""
     if not is_cpython(case):
         raise UsageError(f"{case.label()} is not a CPython case")
     params = {k: v for k, v in case.params.items() if k != "runtime"}
     argv = [PYTHON, script(case.workload)]
     argv += [f"--param={k}={v}" for k, v in params.items()]
     argv += [f"--expect={config.allocator}", f"--release={config.release}", f"--seed={seed}",
-             f"--out={out_json}", f"--min-time={min_time:g}"]
+             f"--cycles={protocol['cycles']}", f"--warmup={protocol['warmup']}", f"--out={out_json}"]
     env = {k: v for k, v in env.items() if k not in ("PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONDEVMODE")}
     if params.get("layer") == "malloc":
         env["PYTHONMALLOC"] = "malloc"
