@@ -1,15 +1,18 @@
-# `pyalloc run`: the matrix (docs/design.md §5/§6/§8) — every (configuration, case) pair once per round, shuffled per
-# round with the recorded seed, one fresh process each; rows go to <out>/<run-id>/results.csv as each case finishes.
+# `pyalloc run`: the matrix (docs/design.md §5/§6/§8/§12) — every (configuration, case) pair once per round, cases in
+# shuffled order and a case's configurations back to back, one fresh process each; rounds fixed or adaptive (adaptive.py);
+# rows go to <out>/<run-id>/results.csv as each case finishes.
 # The plan is planning.py's, the directory rundir.py's, the safe execution execute.py's; this file joins them.
 import csv
 import os
 import sys
 import shutil
 import tempfile
+import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from . import binary, configs, cpython, execute, machine, planning, runner, rundir
+from . import adaptive, binary, configs, cpython, execute, machine, noise, planning, protocol, runner, rundir
+from .units import format_duration
 
 TIMELINE_COLUMNS = ("run_id", "round", "config", "workload", "params", "t_ns", "rss_bytes", "event")
 
@@ -24,7 +27,16 @@ def register(sub):
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
-    p.add_argument("--rounds", type=int, help="rounds (fresh processes per pair); default from the preset")
+    p.add_argument("--rounds", metavar="N|auto", help="rounds (fresh processes per pair), or auto: add rounds until "
+                   "every time ratio is within --target-ci or --budget is spent; default from the preset")
+    p.add_argument("--target-ci", metavar="PCT", help="--rounds auto: the half-width every time ratio's 95 %% "
+                   "interval must reach (default from the preset, e.g. 3%%)")
+    p.add_argument("--budget", metavar="DURATION", help="--rounds auto: no round starts that would end after this "
+                   "(seconds or with s/m/h; default from the preset)")
+    p.add_argument("--cycles", metavar="K|auto", help="timed cycles per process, or auto: calibrated per case so they "
+                   "last about --min-time (default from the preset)")
+    p.add_argument("--warmup", metavar="W", help="untimed cycles before the timed ones (default from the preset)")
+    p.add_argument("--no-noise-check", action="store_true", help="skip the short check of the machine before the run")
     p.add_argument("--seed", type=int, help="shuffle and workload seed (default: random, recorded)")
     p.add_argument("--timeout", help="per-case timeout, seconds or with s/m/h (default from the preset)")
     p.add_argument("--min-time", help="seconds of timed cycles a case aims at (default from the preset)")
@@ -36,21 +48,18 @@ def register(sub):
     p.set_defaults(func=main)
 
 
-def protocol(settings):
-    """The timing protocol every process of the run follows (docs/design.md §12)."""
-    return {"cycles": settings["cycles"], "warmup": settings["warmup"]}
-
-
 def meta(p, run_id, facts):
     m = rundir.base_meta(run_id, "run", facts)
     m.update({
         "preset": {"name": p["preset"].name, "path": p["preset"].path, "settings": p["preset"].settings},
         "rounds": p["settings"]["rounds"], "seed": p["seed"], "min_time": p["settings"]["min_time"],
-        "protocol": protocol(p["settings"]), "timeout": p["settings"]["timeout"], "binary": p["exe"],
+        "protocol": protocol.meta(p["settings"], p["protocols"], p["cases"]), "timeout": p["settings"]["timeout"],
+        "binary": p["exe"],
         "configs": [dict(asdict(c), resolved_library=p["libs"][c.name][0], library_error=p["libs"][c.name][1])
                     for c in p["configs"]],
         "cases": [{"workload": c.workload, "params": c.params} for c in p["cases"]],
-        "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"],
+        "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"]
+        if p["settings"]["rounds"] != "auto" else None,
     })
     return m
 
@@ -79,12 +88,12 @@ def one_case(p, run_id, facts, tmp, timeline):
         if lib_err:
             fields = runner.outcome("failed", lib_err)
         elif py:  # no timeline: a sampler thread would fight the GIL
-            argv, env = cpython.command(job.case, job.config, p["seed"], s["min_time"], out_json,
-                                        configs.child_env(job.config, lib))
+            argv, env = cpython.command(job.case, job.config, p["seed"], protocol.for_case(p["protocols"], job.case),
+                                        out_json, configs.child_env(job.config, lib))
             fields = runner.run(argv, env, s["timeout"], out_json)
         else:
             tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
-            argv = runner.command(p["exe"], job, p["seed"], protocol(s), out_json, tl)
+            argv = runner.command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), out_json, tl)
             fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
         params = cpython.full_params(job.case) if py else planning.full_params(job.case, p["workloads"])
         row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
@@ -106,25 +115,69 @@ def merge_timeline(tmp, run_dir, run_id):
     return after_row
 
 
+def protocols(p):
+    """Each case's timing protocol: the preset's fixed cycles, or calibrated now (cycles=auto)."""
+    if p["settings"]["cycles"] != "auto":
+        return protocol.fixed(p["settings"], p["cases"])
+    tmp = tempfile.mkdtemp(prefix="pab-calibrate-")
+    try:
+        return protocol.calibrate(p, os.path.join(tmp, "calibrate.json"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prepare(args, p, run_dir):
+    """What comes before the first case, once the run directory exists: the noise check, the protocol.  Interrupted
+    here, the run leaves nothing behind."""
+    try:
+        checked = None if args.no_noise_check else noise.check()
+        p["protocols"] = protocols(p)
+        return checked
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
 def main(args):
     p = planning.plan(args)
     facts = machine.facts()
     out = os.path.abspath(args.out or os.path.join(binary.REPO, "results"))
     run_id, run_dir = rundir.make(out)
+    checked = prepare(args, p, run_dir)
     rundir.point_latest(out, run_id)
     m = meta(p, run_id, facts)
     m["timeline"] = bool(args.timeline)
+    m["noise_check"] = checked
     rundir.write_json(os.path.join(run_dir, "meta.json"), m)
-    print(f"run {run_id}: {len(p['configs'])} configurations x {len(p['cases'])} cases x {p['settings']['rounds']} "
-          f"rounds = {m['processes']} processes, seed {p['seed']}, into {run_dir}", file=sys.stderr)
-    jobs = planning.schedule([(c, k) for c in p["configs"] for k in p["cases"]], p["settings"]["rounds"], p["seed"])
+    s = p["settings"]
+    rounds = (f"auto rounds (until every time ratio is within ±{100 * s['target_ci']:g} %, budget "
+              f"{format_duration(s['budget'])})" if s["rounds"] == "auto" else f"{s['rounds']} rounds = {m['processes']} processes")
+    print(f"run {run_id}: {len(p['configs'])} configurations x {len(p['cases'])} cases x {rounds}, "
+          f"seed {p['seed']}, into {run_dir}", file=sys.stderr)
+    pairs = [(c, k) for c in p["configs"] for k in p["cases"]]
 
     def body():
         tmp = tempfile.mkdtemp(prefix="pab-run-")
         try:
             after = merge_timeline(tmp, run_dir, run_id) if args.timeline else None
-            return execute.run_jobs(jobs, one_case(p, run_id, facts, tmp, args.timeline), run_dir,
-                                    lambda j: (j.config.name, j.case.label()), after)
+            run_one = one_case(p, run_id, facts, tmp, args.timeline)
+
+            def describe(j):
+                return j.config.name, j.case.label()
+            if s["rounds"] != "auto":
+                return execute.run_jobs(planning.schedule(pairs, s["rounds"], p["seed"]), run_one, run_dir, describe, after)
+            auto = adaptive.Adaptive(p, s["target_ci"], s["budget"])
+
+            def timed_one(i, job):
+                started = time.monotonic()
+                row = run_one(i, job)
+                auto.record(job, row, time.monotonic() - started)
+                return row
+            try:
+                return auto.run(lambda jobs: execute.run_jobs(jobs, timed_one, run_dir, describe, after))
+            finally:
+                m["adaptive"] = auto.meta()
+                m["rounds"] = max(auto.rounds.values(), default=0)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return execute.guarded(run_dir, m, body)
