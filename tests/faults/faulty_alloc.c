@@ -1,7 +1,7 @@
 /* faulty_alloc.c — a test allocator: LD_PRELOADed, it wraps glibc's malloc and misbehaves on request, so the
  * tests can prove that crashes, hangs, kills and corrupt memory each end as the right row (tests/cli/test_faults.py).
  *
- * PAB_FAULT=abort|segv|hang|kill|null|overlap|count   what to do once armed (unset: pass through)
+ * PAB_FAULT=abort|segv|hang|kill|null|overlap|count|slow   what to do once armed (unset: pass through)
  * PAB_FAULT_AFTER=N   arm after N calls of malloc/calloc/realloc (default 0), so start-up and the
  *                     allocator identification run untouched and the fault lands inside the workload
  *   abort   abort()                               -> SIGABRT
@@ -11,7 +11,11 @@
  *   null    malloc returns NULL once              -> the workload's ENOMEM path
  *   overlap hand out the previous, still live block a second time (when it is big enough); a second free of
  *           it is absorbed, so only the workload's checksum can notice
- *   count   never misbehave; print `pab-faulty: N calls` on stderr at exit (to choose PAB_FAULT_AFTER) */
+ *   count   never misbehave; print `pab-faulty: N calls` on stderr at exit (to choose PAB_FAULT_AFTER)
+ *   slow    a known delay: every malloc/calloc/realloc first spins a register-only loop calibrated at start-up to
+ *           take PAB_FAULT_NS nanoseconds (default 100; the fastest of a few timed runs), touching no memory and
+ *           reading no clock, so it adds that much per call and disturbs nothing else (the timing tests' known
+ *           effect); prints `pab-faulty: N calls, D ns each (K iterations)` at exit */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <malloc.h>
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef void *(*pab_malloc_fn)(size_t);
@@ -32,11 +37,11 @@ static pab_calloc_fn real_calloc;
 static pab_realloc_fn real_realloc;
 static pab_free_fn real_free;
 
-enum fault { F_NONE, F_ABORT, F_SEGV, F_HANG, F_KILL, F_NULL, F_OVERLAP, F_COUNT };
-static const char *const fault_names[] = {"", "abort", "segv", "hang", "kill", "null", "overlap", "count"};
+enum fault { F_NONE, F_ABORT, F_SEGV, F_HANG, F_KILL, F_NULL, F_OVERLAP, F_COUNT, F_SLOW };
+static const char *const fault_names[] = {"", "abort", "segv", "hang", "kill", "null", "overlap", "count", "slow"};
 
 static enum fault mode;
-static unsigned long long after, calls;
+static unsigned long long after, calls, delay_ns, spins;
 static int fired;         /* the one-shot faults (null, overlap) fire once */
 static void *last_block;  /* overlap: the most recent block handed out and not yet freed */
 static void *dup_block;   /* overlap: the block handed out twice; its first free is absorbed */
@@ -76,9 +81,36 @@ static void resolve(void) {
 }
 
 static void report_count(void) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "pab-faulty: %llu calls\n", calls);
+    char buf[96];
+    if (mode == F_SLOW)
+        snprintf(buf, sizeof buf, "pab-faulty: %llu calls, %llu ns each (%llu iterations)\n", calls, delay_ns, spins);
+    else
+        snprintf(buf, sizeof buf, "pab-faulty: %llu calls\n", calls);
     say(buf);
+}
+
+static unsigned long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
+
+static unsigned long long spin(unsigned long long n) {
+    unsigned long long x = n;
+    for (unsigned long long i = 0; i < n; i++) __asm__ volatile("" : "+r"(x) : : ); /* one dependent step each */
+    return x;
+}
+
+/* Iterations of spin() that take delay_ns: the fastest of 7 timed runs of 2^20 (the machine at its own speed). */
+static void calibrate_spin(void) {
+    unsigned long long best = ~0ull, n = 1ull << 20;
+    for (int i = 0; i < 7; i++) {
+        unsigned long long t0 = now_ns();
+        spin(n);
+        unsigned long long dt = now_ns() - t0;
+        if (dt < best) best = dt;
+    }
+    spins = best ? delay_ns * n / best : 0;
 }
 
 __attribute__((constructor)) static void pab_faulty_init(void) {
@@ -88,7 +120,10 @@ __attribute__((constructor)) static void pab_faulty_init(void) {
         if (!strcmp(f, fault_names[i])) mode = (enum fault)i;
     if (f && *f && mode == F_NONE) say("pab-faulty: unknown PAB_FAULT, passing through\n");
     after = n ? strtoull(n, NULL, 10) : 0;
-    if (mode == F_COUNT) atexit(report_count);
+    const char *d = getenv("PAB_FAULT_NS");
+    delay_ns = d ? strtoull(d, NULL, 10) : 100;
+    if (mode == F_SLOW) calibrate_spin();
+    if (mode == F_COUNT || mode == F_SLOW) atexit(report_count);
 }
 
 /* The crashing faults: they never return. */
@@ -103,9 +138,13 @@ static void crash(void) {
     for (;;) pause();
 }
 
-/* Counts the call; returns 1 when a one-shot fault (null, overlap) should act on this call. */
+/* Counts the call (slow: and spins); returns 1 when a one-shot fault (null, overlap) should act on this call. */
 static int armed(void) {
     unsigned long long c = __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
+    if (mode == F_SLOW && c > after) {
+        spin(spins);
+        return 0;
+    }
     if (mode == F_NONE || mode == F_COUNT || c <= after) return 0;
     crash();
     return !__atomic_load_n(&fired, __ATOMIC_RELAXED);
