@@ -25,7 +25,7 @@ def widths(rows, case, configs):
     for c in configs:
         if c.name != ref:
             x = paired.by_round(rows.get((c.name, case.key()), []), "real_ns")
-            out[c.name] = paired.half_width(paired.ratio([(x, base)]))
+            out[c.name] = paired.half_width(paired.ratio([(x, base)], level=paired.ADAPTIVE_CONFIDENCE))
     return out
 
 

@@ -126,7 +126,7 @@ class Model:
                 ws.append(weights.get(w, 1.0) / n)
         if sum(ws) <= 0:
             return None
-        r = paired.ratio(pairs, ws, ci=ci)
+        r = paired.ratio(pairs, ws, ci=ci, level=paired.confidence(self.run.meta))
         return r if r[0] is not None else None
 
     def same_rows(self, cand, workloads):

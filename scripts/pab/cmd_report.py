@@ -60,7 +60,7 @@ def summary(run, selected):
                 if paired.log_ratios(xs, base):
                     pairs.append((xs, base))
                     weights.append(1.0 / per_workload[w])
-            s[m] = paired.ratio(pairs, weights) if pairs else (None, None, None)
+            s[m] = paired.ratio(pairs, weights, level=paired.confidence(run.meta)) if pairs else (None, None, None)
             s[m + "_verdict"] = paired.verdict(s[m], stats.METRICS[m][1])
             if m == "time":
                 s["cases"] = len(pairs)
@@ -127,7 +127,9 @@ HOW_TO_READ = (
     "**How to read this.** Every figure is the median over rounds (one fresh process per round). A ratio compares a "
     "configuration with glibc round by round — in each round a case's configurations ran back to back — as the "
     "geometric mean of the per-round ratios: below 1.0 is faster or smaller than glibc. Brackets hold its 95 % "
-    "interval (a t interval over rounds of the log ratio); a single round gives no interval. The word after it says "
+    "interval (a t interval over rounds of the log ratio; computed at "
+    f"{100 * paired.ADAPTIVE_CONFIDENCE:.0f} % in a `--rounds auto` run, whose stopping when narrow would otherwise "
+    "make it cover less); a single round gives no interval. The word after it says "
     "what the interval allows: `faster`/`slower` (`smaller`/`larger`) when it excludes 1.0, `same` when it holds 1.0 "
     f"and lies within ±{100 * paired.MARGIN:.0f} %, `too noisy` when it is wider than that: more rounds "
     "(`--rounds auto`) or a quieter machine can decide it. Geometric means weigh every workload equally (its parameter "
