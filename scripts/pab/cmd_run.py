@@ -79,7 +79,7 @@ def one_case(p, run_id, facts, tmp, timeline):
         if lib_err:
             fields = runner.outcome("failed", lib_err)
         elif py:  # no timeline: a sampler thread would fight the GIL
-            argv, env = cpython.command(job.case, job.config, p["seed"], s["min_time"], out_json,
+            argv, env = cpython.command(job.case, job.config, p["seed"], protocol(s), out_json,
                                         configs.child_env(job.config, lib))
             fields = runner.run(argv, env, s["timeout"], out_json)
         else:
