@@ -19,8 +19,7 @@ def register(sub):
                        description="Run every (configuration, case) pair once per round, each in a fresh process, "
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    p.add_argument("--configs", help="comma-separated configuration names; 'default' (the default) or 'all'")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    configs.add_options(p)
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")

@@ -92,6 +92,12 @@ def load(extra=None):
     return configs
 
 
+def add_options(parser, default="default"):
+    """--configs and --configs-file, the same for every command that picks configurations."""
+    parser.add_argument("--configs", help=f"comma-separated configuration names, 'default' or 'all' (default: {default})")
+    parser.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+
+
 def select(configs, spec):
     """'jemalloc,glibc' / 'default' / 'all' (or None: the default matrix) -> [Config], in the order given."""
     chosen = []
