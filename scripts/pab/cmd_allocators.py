@@ -30,7 +30,7 @@ def check(cfg):
 
 
 def main(args):
-    chosen = configs.select(configs.load(args.configs_file), args.configs or "all")
+    chosen = configs.select(configs.load(args.configs_file), "all" if args.configs is None else args.configs)
     rows = [("config", "allocator", "release", "matrix", "env", "library", "version", "verified")]
     failed = 0
     for c in chosen:

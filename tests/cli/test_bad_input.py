@@ -36,7 +36,13 @@ BINARY_CASES = [(f"live={v}", V + [f"--pab_param=live={v}"], 2, f"live={v}") for
     ("timeline period not a number", V + ["--pab_timeline_ms=abc"], 2, "abc"),
     ("negative timeline period", V + ["--pab_timeline_ms=-1"], 2, "-1"),  # as unsigned: a 49-day sleep, a hang
     ("allocator mismatch", V + ["--pab_expect=jemalloc"], 3, "jemalloc"),
-]
+    ("cycles 0", V + ["--pab_cycles=0"], 2, "--pab_cycles"),
+    ("warmup not a number", V + ["--pab_warmup=some"], 2, "--pab_warmup"),
+    ("a bad libbenchmark flag alone", ["--benchmark_format=yaml"], 2, "yaml"),
+] + [(f"libbenchmark's {flag}", V + [f"{flag}={v}"], 2, flag) for flag, v in (  # libbenchmark itself would exit 0
+    ("--benchmark_format", "yaml"), ("--benchmark_out_format", "xml"), ("--benchmark_time_unit", "h"),
+    ("--benchmark_color", "maybe"), ("--benchmark_min_time", "0.5s"), ("--benchmark_repetitions", "x"),
+    ("--benchmark_counters_tabular", "perhaps"), ("--benchmark_context", "novalue"), ("--v", "loud"))]
 
 
 @unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
