@@ -1,4 +1,4 @@
-# Configurations (DESIGN §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
+# Configurations (docs/design.md §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
 # with each library spec (-, @name, or a path) resolved to the file a child process will LD_PRELOAD.
 import os
 import re

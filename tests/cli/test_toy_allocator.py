@@ -9,20 +9,12 @@ import subprocess
 import tempfile
 import unittest
 
+import repo
+
 SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
 TOY = os.path.join(SOURCE, "tests", "toy")
 PY = "/usr/bin/python3"
-
-
-def tracked(src):
-    """The repository's files (a checkout without git: every file but build outputs and results)."""
-    p = subprocess.run(["git", "-C", src, "ls-files", "-z"], capture_output=True, text=True)
-    if p.returncode == 0 and p.stdout:
-        return [f for f in p.stdout.split("\0") if f and os.path.isfile(os.path.join(src, f))]
-    skip = ("build", "results", ".git")
-    return [os.path.relpath(os.path.join(d, f), src) for d, dirs, files in os.walk(src)
-            for f in files if not os.path.relpath(d, src).split(os.sep)[0] in skip]
 
 
 def header_of(table):
@@ -35,7 +27,7 @@ class ToyAllocator(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="pab-toy-")
         tree, cls.build = os.path.join(cls.tmp, "tree"), os.path.join(cls.tmp, "build")
-        for f in tracked(SOURCE):
+        for f in repo.files():
             os.makedirs(os.path.dirname(os.path.join(tree, f)), exist_ok=True)
             shutil.copy2(os.path.join(SOURCE, f), os.path.join(tree, f))
         shutil.copy2(os.path.join(TOY, "toy_adapter.c"), os.path.join(tree, "allocators", "toy.c"))  # the one file
