@@ -1,8 +1,8 @@
-# The case harness for the CPython twins: bench/harness/case.c's protocol in the real interpreter.  Everything a
-# fact lives elsewhere: parameters and counters in the binary's catalogue, allocator and probes in libpab.so.
+# The case harness for the CPython twins: bench/harness/case.c's protocol in the real interpreter.  Its facts live
+# elsewhere: parameters and counters in the binary's catalogue, allocator proof, release and probes in libpab.so.
 #
-# A twin names its workload and gives its functions; it declares only what differs from the C workload (a value
-# Python cannot express, a parameter it adds):  WORKLOAD = pab_harness.Workload("list_pop", setup, cycle, need)
+# A twin names its workload and gives its functions; it declares only what differs from the C workload (values
+# Python cannot express):  WORKLOAD = pab_harness.Workload("list_pop", setup, cycle, need)
 # Run: /usr/bin/python3 bench/python/W.py --param k=v ... --expect ALLOC --release none|cycle --seed N
 #      --cycles K --warmup W --out F.json        (docs/design.md §5, §12; the JSON is the binary's, bench/CONTRACT.md)
 # Exit: 0 ran (the JSON may say it failed), 2 usage, 3 the allocator or the layer is not the expected one.
@@ -39,20 +39,17 @@ class Limit:
 
 class Workload:
     """name (a workload of the catalogue), setup(ctx) -> state, cycle(ctx, state) (calls ctx.freed() once),
-    need(values) -> bytes touched at most, teardown(ctx, state); limits {param: Limit}; adds: parameters the C
-    workload lacks, in the catalogue's form."""
+    need(values) -> bytes touched at most, teardown(ctx, state); limits {param: Limit}."""
 
-    def __init__(self, name, setup, cycle, need=None, teardown=None, limits=None, adds=()):
+    def __init__(self, name, setup, cycle, need=None, teardown=None, limits=None):
         self.name, self.setup, self.cycle, self.need, self.teardown = name, setup, cycle, need, teardown
-        self.limits, self.adds = limits or {}, list(adds)
+        self.limits = limits or {}
 
     def spec(self):
-        """The catalogue's entry with what the twin adds: a `layer` when the C workload has none."""
-        entry = dict(binary.workloads()[self.name])
-        params = list(entry["params"]) + self.adds
-        if not any(p["name"] == "layer" for p in params):
-            params.append(LAYER)
-        return dict(entry, params=params)
+        """The catalogue's entry, plus a `layer` where the C workload has none: a twin runs under both."""
+        entry = binary.workloads()[self.name]
+        has_layer = any(p["name"] == "layer" for p in entry["params"])
+        return dict(entry, params=entry["params"] + ([] if has_layer else [LAYER]))
 
     def parse(self, given):
         """(values, texts) of the case, as paramspec.parse, and UsageError for a value Python cannot express."""
