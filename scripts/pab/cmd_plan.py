@@ -77,7 +77,7 @@ def text(plan, args):
     lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
     skipped = [c for c in plan["cases"] if c["skip"]]
     missing = [c for c in cfgs if c["error"]]
-    lines.append("")
+    lines += ["", "configurations: " + ", ".join(c["name"] for c in cfgs)]
     lines += [f"configuration {c['name']}: {c['error']} (its rows would fail)" for c in missing]
     if not skipped:
         return lines + [f"every case fits the memory guard {'there' if other else 'here'}"]
