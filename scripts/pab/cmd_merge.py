@@ -67,19 +67,21 @@ def _same(inputs, noun, show):
 def check_shards(parts):
     """Shards must be slices of one plan (one hash: same seed, rounds, configurations, cases, protocol), cut the same
     way on each host.  Returns {host: missing slice numbers} for the merged run's meta (empty when whole)."""
+    def which(p):
+        return f"shard {p['shard']} of plan {str(p.get('plan'))[:19]} (seed {p.get('seed')})"
+
     shards = [p for p in parts if p.get("shard")]
     for p in shards[1:]:
         if p.get("plan") != shards[0].get("plan"):
-            a, b = shards[0], p
-            raise UsageError(f"{a['path']} is shard {a['shard']} of plan {str(a.get('plan'))[:19]} (seed {a.get('seed')}) "
-                             f"and {b['path']} shard {b['shard']} of plan {str(b.get('plan'))[:19]} (seed {b.get('seed')}): "
-                             "shards of different plans do not make one run")
+            raise UsageError(f"{shards[0]['path']} is {which(shards[0])} and {p['path']} {which(p)}: shards of "
+                             "different plans do not make one run")
     held, count = {}, {}
     for p in shards:
         i, n = (int(x) for x in p["shard"].split("/"))
         host = p["hosts"][0] if p["hosts"] else None
         if count.setdefault(host, n) != n:
-            raise UsageError(f"{p['path']}: host {host} has shards of /{count[host]} and /{n}: cut a plan one way per host")
+            raise UsageError(f"{p['path']}: host {host} has shards of /{count[host]} and /{n}: "
+                             "cut a plan one way per host")
         held.setdefault(host, set()).add(i)
     return {h: sorted(set(range(1, count[h] + 1)) - s) for h, s in held.items() if len(s) < count[h]}
 

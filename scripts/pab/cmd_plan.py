@@ -1,10 +1,11 @@
 # `pyalloc plan`: before anything runs, what each case of a run's plan will touch (its workload's own sums, through
 # the binary's --pab_need), the MemAvailable the memory guard wants for it, its threads, and what this host would skip.
 import json
+import os
 import shlex
 import sys
 
-from . import binary, cmd_run, machine, native, planning, shard
+from . import binary, cmd_run, native, planning, shard
 from .errors import UsageError
 from .units import format_size, parse_size
 
@@ -36,10 +37,10 @@ def main(args):
         raise UsageError(f"--cores {args.cores}: must be at least 1")
     avail = parse_size(args.mem_available, "--mem-available") if args.mem_available else native.mem_available()
     p = planning.plan(args)
-    cores = args.cores or machine.facts()["cores"]
+    cores, mine = args.cores or os.cpu_count() or 1, shard.cases_of(p["cases"], sh)
     cases = []
     for k, case in enumerate(p["cases"], start=1):
-        if case not in shard.cases_of(p["cases"], sh):
+        if case not in mine:
             continue
         n = binary.need(case.workload, case.params, args.cores)
         cases.append({"index": k, "workload": case.workload, "label": case.label(), "params": n["params"],
@@ -85,7 +86,8 @@ def text(plan, args):
     lines += [f"  #{c['index']} {c['skip']}" for c in skipped]
     elsewhere = ["pyalloc", "run", "--preset", plan["preset"], "--workloads",
                  ",".join(dict.fromkeys(c["workload"] for c in skipped))]
-    elsewhere += [w for kv in args.param for w in ("--param", kv)] + (["--configs", args.configs] if args.configs else [])
+    elsewhere += [w for kv in args.param for w in ("--param", kv)]
+    elsewhere += ["--configs", args.configs] if args.configs else []
     elsewhere += ["--seed", str(plan["seed"])] if plan["seed"] is not None else []
     return lines + [f"they run where {format_size(max(c['wants_bytes'] for c in skipped))} is available; there: "
                     + shlex.join(elsewhere)]

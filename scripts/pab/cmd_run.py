@@ -134,7 +134,8 @@ def main(args):
     m.update(shard.meta(sh, plan, label, len(jobs)))
     rundir.write_json(os.path.join(run_dir, "meta.json"), m)
     print(f"run {run_id}: {len(p['configs'])} configurations x {len(shard.cases_of(p['cases'], sh))} cases x "
-          f"{p['settings']['rounds']} rounds = {m['processes']} processes, seed {p['seed']}, into {run_dir}", file=sys.stderr)
+          f"{p['settings']['rounds']} rounds = {m['processes']} processes, seed {p['seed']}, into {run_dir}",
+          file=sys.stderr)
     shard.announce(sh, plan, jobs)
 
     def body():

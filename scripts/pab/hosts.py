@@ -27,3 +27,4 @@ def pairs(ra, rb, hosts):
             if h not in other.hosts:
                 print(f"pyalloc: note: host {h} is only in {side}: left out", file=sys.stderr)
     return [(h, ra.on_host(h), rb.on_host(h)) for h in both]
+

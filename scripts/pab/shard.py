@@ -1,5 +1,7 @@
 # Slices of one plan for several hosts (docs/design.md §14): `--shard I/N --seed S` keeps whole cases, dealt
 # round-robin in plan order, and the jobs in the plan's own order; the plan's identity (a hash) that merge checks.
+# A command that runs a plan (run, try) calls: add_arguments, parse + host_label (before planning), take (on its
+# whole schedule), identity, meta (into meta.json), stamp (the `shard` column), announce.
 import hashlib
 import json
 import re

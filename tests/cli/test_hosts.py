@@ -1,5 +1,5 @@
-# report and compare on a merged run of several hosts: one part per host, each normalised on its own host (a host
-# where jemalloc is slower must not be averaged with one where it is faster); compare --hosts A,B; per-host charts.
+# report, compare and recommend on a merged run of several hosts: one part per host, each normalised on its own host (a
+# host where jemalloc is slower is never pooled with one where it is faster); compare --hosts A,B; per-host charts.
 import csv
 import io
 import os
@@ -75,6 +75,16 @@ class Synthetic(unittest.TestCase):
         got = list(csv.DictReader(io.StringIO(p.stdout)))
         self.assertEqual({r["host"] for r in got}, {"fast", "slow"})
         self.assertEqual({r["verdict"] for r in got if r["metric"] == "time" and r["workload"] != "*"}, {"no change"})
+
+    def test_recommend_one_host(self):
+        self.assertIn("--host NAME", one_line_error(self, pyalloc("recommend", self.merged)))
+        overall = {}
+        for h in ("fast", "slow"):
+            p = pyalloc("recommend", self.merged, "--host", h)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            overall[h] = p.stdout.split("Overall", 1)[1].splitlines()[1].strip()
+        self.assertEqual(overall["fast"], "jemalloc")
+        self.assertNotIn("jemalloc", overall["slow"])
 
     def test_compare_refusals(self):
         one_line_error(self, pyalloc("compare", self.merged))
