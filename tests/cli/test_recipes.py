@@ -53,8 +53,8 @@ class Recipes(unittest.TestCase):
 
     @unittest.skipUnless(shutil.which("parallel") and shutil.which("rsync"), NO_PARALLEL + " or rsync is missing")
     @unittest.skipUnless(os.path.exists("/usr/sbin/sshd") and shutil.which("ssh-keygen"),
-                         "no sshd: install openssh-server to run the recipe over ssh (scripts/setup.sh leaves it out, "
-                         "since installing it starts a system sshd); the recipe still runs on `:` above")
+                         "no sshd: install openssh-server (scripts/setup.sh does) to run the recipe over ssh; "
+                         "the recipe still runs on `:` above")
     def test_parallel_over_ssh(self):
         """Two host names, both 127.0.0.1 through an ssh config, served by an sshd this test starts and stops:
         the remote command line, its quoting and --return's rsync are what real hosts get."""
