@@ -5,6 +5,7 @@ from collections import OrderedDict
 
 from . import deploy, runs, stats
 from .errors import UsageError
+from .units import split_list
 
 OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free")])  # -> stats.METRICS key
 NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)"}
@@ -41,7 +42,7 @@ def pct(text):
 
 def parse_weights(text, known):
     out = {}
-    for item in filter(None, (text or "").split(",")):
+    for item in split_list(text, "--weights") if text is not None else []:
         w, _, x = item.partition("=")
         if w not in known:
             raise UsageError(f"--weights: unknown workload {w!r} (this run has {', '.join(known)})")
@@ -230,7 +231,7 @@ def main(args):
         raise UsageError(f"{run.dir} holds the rows of hosts {', '.join(run.hosts)}: say whose decide with --host NAME")
     if runs.BASELINE not in run.configs:
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows: recommend compares against glibc")
-    wanted = [w for item in (args.workloads or []) for w in item.split(",") if w]
+    wanted = [w for item in (args.workloads or []) for w in split_list(item, "--workloads")]
     unknown = [w for w in wanted if w not in run.workloads]
     if unknown:
         raise UsageError(f"--workloads: {', '.join(unknown)} not in this run (it has {', '.join(run.workloads)})")

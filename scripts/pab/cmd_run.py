@@ -19,8 +19,7 @@ def register(sub):
                        description="Run every (configuration, case) pair once per round, each in a fresh process, "
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    p.add_argument("--configs", help="comma-separated configuration names; 'default' (the default) or 'all'")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    configs.add_options(p)
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
@@ -92,7 +91,7 @@ def one_case(p, run_id, facts, tmp, timeline):
         if lib_err:
             fields = runner.outcome("failed", lib_err)
         elif py:  # no timeline: a sampler thread would fight the GIL
-            argv, env = cpython.command(job.case, job.config, p["seed"], s["min_time"], out_json,
+            argv, env = cpython.command(job.case, job.config, p["seed"], protocol(s), out_json,
                                         configs.child_env(job.config, lib))
             fields = runner.run(argv, env, s["timeout"], out_json)
         else:

@@ -1,4 +1,4 @@
-# Configurations (DESIGN §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
+# Configurations (docs/design.md §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
 # with each library spec (-, @name, or a path) resolved to the file a child process will LD_PRELOAD.
 import os
 import re
@@ -90,6 +90,12 @@ def load(extra=None):
     if extra:
         configs.update(parse(extra))
     return configs
+
+
+def add_options(parser, default="default"):
+    """--configs and --configs-file, the same for every command that picks configurations."""
+    parser.add_argument("--configs", help=f"comma-separated configuration names, 'default' or 'all' (default: {default})")
+    parser.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
 
 
 def select(configs, spec):
