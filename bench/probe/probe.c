@@ -218,7 +218,8 @@ static void signal_start(int signum) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old); /* the thread takes no signal itself: the program's threads do */
-    if (!g.python && pthread_create(&g.signal_thread, NULL, signal_loop, NULL)) say("pab-probe: no signal thread", "\n");
+    if (!g.python && pthread_create(&g.signal_thread, NULL, signal_loop, NULL))
+        say("pab-probe: cannot start the signal thread", "\n");
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 

@@ -19,8 +19,9 @@ def sales_csv(rng, n):
     w = csv.writer(out)
     w.writerow(("date", "region", "product", "customer", "qty", "price", "channel"))
     for i in range(n):
-        w.writerow((f"2024-03-{1 + i % 28:02d}", rng.choice(REGIONS), rng.choice(PRODUCTS), f"C{rng.randrange(20000):05d}",
-                    rng.randrange(1, 20), f"{rng.uniform(0.5, 99):.2f}", rng.choice(("web", "store", "phone"))))
+        w.writerow((f"2024-03-{1 + i % 28:02d}", rng.choice(REGIONS), rng.choice(PRODUCTS),
+                    f"C{rng.randrange(20000):05d}", rng.randrange(1, 20), f"{rng.uniform(0.5, 99):.2f}",
+                    rng.choice(("web", "store", "phone"))))
     return out.getvalue()
 
 

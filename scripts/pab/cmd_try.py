@@ -16,6 +16,7 @@ from .units import format_duration, parse_duration
 
 DEFAULT_ROUNDS = 3
 MIN_TIMEOUT = 60.0     # without --timeout a run may take 10x the warm-up, and at least this
+TODAY = configs.Config("glibc", "glibc", "-", "none", description="what you run today: the warm-up and the baseline")
 
 
 def register(sub):
@@ -52,12 +53,14 @@ def plan(args):
     timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
     seed = planning.seed_of(args)
     chosen = tryplan.configurations(args)
+    if runs.BASELINE not in [c.name for c in chosen]:
+        chosen.insert(0, TODAY)
+        tryplan.note("glibc added: it is what you run today, the baseline of every ratio")
     libs = planning.libraries(chosen, args.configs)
     if not os.path.exists(program.probe_path()):
         raise UsageError(f"the probe is not built ({program.probe_path()} is missing): run `make build` first")
-    glibc = configs.load(args.configs_file).get("glibc") or configs.Config("glibc", "glibc", "-", "none")
     print(f"warm-up: {shlex.join(argv)} (glibc; not measured)", file=sys.stderr, flush=True)
-    warm = tryplan.warm_up(argv, base, glibc, timeout, sig, announce(sig))
+    warm = tryplan.warm_up(argv, base, TODAY, timeout, sig, announce(sig))
     print(tryplan.describe_warmup(warm), file=sys.stderr)
     mark, at, exact, rule = tryplan.measuring_point(args.mark, sig, warm)
     if forced is None:

@@ -110,7 +110,8 @@ def warm_up(argv, base, cfg, timeout, sig=None, on_start=None):
     tmp = tempfile.mkdtemp(prefix="pab-try-warmup-")
     try:
         out = os.path.join(tmp, "probe.json")
-        env = program.environment(cfg, "", "pymalloc", program.probe_vars(out, cfg.allocator, "none", "", 0, None, *(sig or (None, None))), base)
+        probe = program.probe_vars(out, cfg.allocator, "none", "", 0, None, *(sig or (None, None)))
+        env = program.environment(cfg, "", "pymalloc", probe, base)
         res = program.run(argv, env, timeout, tmp, on_start)
     finally:
         for f in os.listdir(tmp):

@@ -2,7 +2,6 @@
 # the table per configuration x layer that try prints, and recommend's answer on try runs (docs/try.md).
 from . import deploy, native, runs, stats
 
-TODAY = (runs.BASELINE, "pymalloc")
 MIB = 2 ** 20
 
 
@@ -14,18 +13,20 @@ def command_text(run):
     return (run.meta.get("program") or {}).get("command") or "your command"
 
 
-def _today_params(layers):
-    return layers.get("pymalloc") or layers.get(None)
+def _baseline_params(layers):
+    """glibc under pymalloc (what the user runs today) where the run has it, as recommend's Model.baseline."""
+    return layers.get("pymalloc") or layers.get(None) or layers.get("malloc")
 
 
 def table(run):
     """Lines: per configuration x layer, rounds ok, median wall time and its ratio to today's [95 % interval], and
     the medians of peak, after free and after release."""
-    head = ("configuration", "layer", "ok", "time (s)", "time vs today [95 %]", "peak MiB", "after free MiB",
+    head = ("configuration", "layer", "ok", "time (s)", "time vs glibc+pymalloc [95 %]", "peak MiB", "after free MiB",
             "after release MiB")
     out = []
     for params_by_layer in _cases(run):
-        base = run.values(runs.BASELINE, "program", _today_params(params_by_layer), "real_ns")
+        base_params = _baseline_params(params_by_layer)
+        base = run.values(runs.BASELINE, "program", base_params, "real_ns")
         for c in run.configs:
             for layer, p in params_by_layer.items():
                 total = sum(1 for r in run.rows if (r["config"], r["params"]) == (c, p))
@@ -36,7 +37,7 @@ def table(run):
                 med = [stats.median(run.values(c, "program", p, col)) for col in
                        ("rss_peak_bytes", "rss_after_free_bytes", "rss_after_release_bytes")]
                 out.append((c, layer or "-", f"{len(xs)}/{total}", f"{stats.median(xs) / 1e9:.3f}" if xs else "n/a",
-                            "1 (today)" if (c, layer or "pymalloc") == TODAY else _ratio(r),
+                            "1 (baseline)" if (c, p) == (runs.BASELINE, base_params) else _ratio(r),
                             *(f"{m / MIB:.1f}" if m is not None else "n/a" for m in med)))
     widths = [max(len(str(x[i])) for x in [head] + out) for i in range(len(head))]
     return ["  ".join(str(x[i]).ljust(widths[i]) for i in range(len(head))).rstrip() for x in [head] + out]

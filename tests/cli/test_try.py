@@ -3,7 +3,6 @@
 # process try started (forked and exec'd children). report and compare read the run unchanged.
 import os
 import signal
-import subprocess
 import tempfile
 import unittest
 
@@ -12,20 +11,16 @@ import trytool as tt
 ONE = ["--configs", "glibc", "--layers", "pymalloc", "--rounds", "1"]
 
 
-class MeasuringPoint(unittest.TestCase):
+class MeasuringPoint(tt.TmpCase):
     """prog.py spike: 300 MiB peak, 100 MiB held to the end (module globals), freed only by the teardown."""
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
+        super().setUpClass()
         out = cls.tmp.name
         cls.marked = tt.try_run(out, ONE + ["--mark", "after_spike"], tt.python_cmd("spike", "mark"))
         cls.end = tt.try_run(out, ONE, tt.python_cmd("spike"))
         cls.teardown = tt.try_run(out, ONE + ["--mark", "end"], tt.python_cmd("spike", "mark"))
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
 
     def held(self, row):
         return tt.mib(row, "rss_after_free_bytes") - tt.mib(row, "rss_base_bytes")
@@ -47,7 +42,8 @@ class MeasuringPoint(unittest.TestCase):
 
     def test_row_is_a_program_row(self):
         (row,), meta = self.end[1], self.end[2]
-        self.assertEqual((row["workload"], row["iterations"], row["preset"], row["cold_ns"]), ("program", "1", "try", ""))
+        self.assertEqual((row["workload"], row["iterations"], row["preset"], row["cold_ns"]),
+                         ("program", "1", "try", ""))
         self.assertTrue(row["params"].startswith("cmd=prog.py-") and row["params"].endswith(";layer=pymalloc"))
         self.assertGreater(int(row["real_ns"]), 0)
         self.assertGreater(int(row["cpu_ns"]), 0)
@@ -136,18 +132,9 @@ class ReleaseCycle(unittest.TestCase):
         self.assertEqual([c["name"] for c in meta["skipped_configs"]], ["glibc-trim"])
 
 
-class Children(unittest.TestCase):
+class Children(tt.TmpCase):
     """Only the process try started is measured: not a forked child, not a child it runs; an exec is measured as
     the image it becomes."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.tmp.cleanup()
-
     def peak_above_base(self, row):
         return tt.mib(row, "rss_peak_bytes") - tt.mib(row, "rss_base_bytes")
 

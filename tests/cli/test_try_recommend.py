@@ -40,7 +40,8 @@ def write_try(parent, name, rows, marks):
 
 def cases():
     """Every (configuration, layer) the same as today's."""
-    return {(c, layer): (1.0, 1.0, 1.0) for c in ("glibc", "jemalloc", "glibc-trim") for layer in ("pymalloc", "malloc")}
+    return {(c, layer): (1.0, 1.0, 1.0) for c in ("glibc", "jemalloc", "glibc-trim")
+            for layer in ("pymalloc", "malloc")}
 
 
 class RecommendOnTry(unittest.TestCase):

@@ -4,8 +4,10 @@ import csv
 import json
 import os
 import subprocess
+import tempfile
 import threading
 import time
+import unittest
 
 import synth
 
@@ -16,6 +18,18 @@ CPROG = os.path.join(synth.SOURCE, "tests", "try", "cprog.c")
 PY = "/usr/bin/python3"
 MIB = 1 << 20
 KNOBS = ("LD_PRELOAD", "PYTHONMALLOC", "PYTHONDEVMODE", "MALLOC_", "MIMALLOC_", "TCMALLOC_", "GLIBC_TUNABLES")
+
+
+class TmpCase(unittest.TestCase):
+    """Tests that share one temporary results directory, self.tmp.name."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
 
 def env(**extra):

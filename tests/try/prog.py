@@ -50,6 +50,7 @@ def main(mode, args):
         for i in range(3):
             strings = [str(i) * 200 + str(k) for k in range(300000)]
             keep.append(str(i) * 300)        # allocated after them: glibc cannot trim the heap top
+            assert len(strings) == 300000
             del strings
             gc.collect()
             pyalloc_mark.mark("step")
