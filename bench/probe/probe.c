@@ -147,7 +147,7 @@ static void mark_locked(const char *raw) {
 __attribute__((visibility("default"))) void pab_mark(const char *name) {
     if (!active()) return;
     lock();
-    mark_locked(name);
+    if (active()) mark_locked(name); /* again under the lock: the end may have come meanwhile */
     unlock();
 }
 

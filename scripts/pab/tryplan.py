@@ -1,12 +1,13 @@
 # The plan of a `pyalloc try` (docs/try.md): the command and the environment it may run in, its Python layers, the
 # mark signal, the configurations, and the warm-up run that finds whether it is Python and how often it marks.
 import os
+import shutil
 import signal
 import sys
 import tempfile
 from dataclasses import dataclass, field
 
-from . import configs, program
+from . import configs, program, runner
 from .errors import UsageError
 from .units import format_duration, split_list
 
@@ -114,23 +115,21 @@ def warm_up(argv, base, cfg, timeout, sig=None, on_start=None):
         env = program.environment(cfg, "", "pymalloc", probe, base)
         res = program.run(argv, env, timeout, tmp, on_start)
     finally:
-        for f in os.listdir(tmp):
-            os.remove(os.path.join(tmp, f))
-        os.rmdir(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
     what = f"the warm-up run of `{' '.join(argv)}`"
     if res.start_error:
         raise UsageError(res.start_error)
     if res.timed_out:
         raise UsageError(f"{what} did not end within --timeout {timeout:g} s", status=1)
     if res.returncode:
-        how = f"was killed by {signal.Signals(-res.returncode).name}" if res.returncode < 0 else \
+        how = f"was {runner.from_exit(res.returncode, '')['error']}" if res.returncode < 0 else \
             f"exited with status {res.returncode}"
         raise UsageError(f"{what} {how}{': ' + res.stderr if res.stderr else ''} (under glibc, as you run it "
                          f"today: try measures a program that works)", status=1)
     w = Warmup(entered=bool(res.probe), python=bool(res.probe.get("python")), marks=res.probe.get("marks") or {},
                wall_s=res.wall_ns / 1e9)
     if not w.entered:
-        w.note = program.why_no_probe(argv, env)
+        w.note = program.why_no_probe(argv, env) + "; every run will be a failed row"
     return w
 
 
