@@ -3,6 +3,7 @@
 from . import deploy, native, runs, stats
 
 MIB = 2 ** 20
+LAYER_ORDER = ("pymalloc", "malloc", None)  # CPython's default first; None: a program without layers
 
 
 def is_try(run):
@@ -28,7 +29,7 @@ def table(run):
         base_params = _baseline_params(params_by_layer)
         base = run.values(runs.BASELINE, "program", base_params, "real_ns")
         for c in run.configs:
-            for layer, p in params_by_layer.items():
+            for layer, p in sorted(params_by_layer.items(), key=lambda lp: LAYER_ORDER.index(lp[0])):
                 total = sum(1 for r in run.rows if (r["config"], r["params"]) == (c, p))
                 if not total:
                     continue

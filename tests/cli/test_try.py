@@ -163,9 +163,12 @@ class Children(tt.TmpCase):
 class Layers(unittest.TestCase):
     def test_python_gets_both_layers_and_c_none(self):
         with tempfile.TemporaryDirectory() as out:
-            _, rows, meta = tt.try_run(out, ["--configs", "glibc", "--rounds", "1"], tt.python_cmd("steps", "1"))
+            p, rows, meta = tt.try_run(out, ["--configs", "glibc", "--rounds", "1"], tt.python_cmd("steps", "1"))
             self.assertEqual(sorted(r["params"].split(";")[1] for r in rows), ["layer=malloc", "layer=pymalloc"])
             self.assertEqual(meta["layers"], ["pymalloc", "malloc"])
+            table = [ln.split() for ln in p.stderr.split("medians over rounds:")[1].splitlines()[2:]]
+            self.assertEqual([t[:2] for t in table], [["glibc", "pymalloc"], ["glibc", "malloc"]])
+            self.assertEqual(table[0][4:6], ["1", "(baseline)"])
             exe = tt.compile_c(out)
             _, rows, meta = tt.try_run(out, ["--configs", "glibc", "--rounds", "1"], [exe])
             self.assertEqual(len(rows), 1)
