@@ -1,9 +1,13 @@
 # `pyalloc try` when things go wrong: a run that exits non-zero, crashes, hangs, finds the wrong allocator, stops short
 # of the measuring point or cannot be entered by the probe (static, setuid) is a row with its status and the others
 # are ok; bad input is one line, exit 2, and nothing written; a command that fails its warm-up is one line, exit 1.
+import json
 import os
 import shutil
+import signal
+import subprocess
 import tempfile
+import time
 import unittest
 
 import trytool as tt
@@ -62,6 +66,49 @@ class FailedRuns(tt.TmpCase):
         self.assertEqual(row["status"], "failed")
         self.assertIn("setuid", row["error"])
         self.assertIn("the probe could not enter", row["error"])
+
+
+class Interrupted(unittest.TestCase):
+    def test_ctrl_c_keeps_finished_rows_and_leaves_no_process(self):
+        """SIGINT while a run is going: exit 130, the finished rows kept, meta.json incomplete, the program killed."""
+        with tempfile.TemporaryDirectory() as out:
+            cmd = tt.python_cmd("misbehave", "hang")  # hangs under PYTHONMALLOC=malloc, returns at once under pymalloc
+            p = subprocess.Popen([tt.PY, tt.PYALLOC, "try", "--out", out, "--configs", "glibc", "--rounds", "4",
+                                  "--", *cmd], env=tt.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            end, hung = time.monotonic() + 60, None
+            while time.monotonic() < end and hung is None:
+                time.sleep(0.05)
+                hung = next((pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if _is(pid, cmd)
+                             and "PYTHONMALLOC=malloc" in _environ(pid)), None)
+            self.assertIsNotNone(hung, "the hanging run never started")
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 130, err)
+            run = os.path.join(out, os.readlink(os.path.join(out, "latest")))
+            with open(os.path.join(run, "meta.json")) as f:
+                meta = json.load(f)
+            self.assertFalse(meta["complete"])
+            self.assertEqual(meta["interrupted"], "SIGINT")
+            with open(os.path.join(run, "results.csv")) as f:
+                self.assertEqual(len(f.readlines()) - 1, sum(meta["statuses"].values()))
+            time.sleep(0.2)
+            self.assertFalse(_is(hung, cmd), "the interrupted program is still running")
+
+
+def _is(pid, cmd):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[:-1] == [c.encode() for c in cmd]
+    except OSError:
+        return False
+
+
+def _environ(pid):
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 BAD = [  # (what, extra environment, args, what the one line must say)
