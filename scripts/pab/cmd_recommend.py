@@ -3,7 +3,7 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, runs, stats
+from . import deploy, runs, stats, tryresults
 from .errors import UsageError
 from .units import split_list
 
@@ -257,6 +257,8 @@ def main(args):
     print("\n".join(verdict_lines(model, ranked, rejected, objective, indent="  ", excluded=True)))
     if not ranked:
         return 1
+    if tryresults.is_try(run):  # the user's own program: keep what you have, or the line that was measured
+        return tryresults.advise(run, model, ranked, workloads, NAMES, objective)
     best = ranked[0][0]
     row = run.config_row(best[0])
     off, why = model.needs_pymalloc_off(best, workloads, objective)

@@ -130,6 +130,11 @@ _STRIP = ("LD_PRELOAD", "MALLOC_", "MIMALLOC_", "TCMALLOC_", "JE_MALLOC_CONF", "
           "TBB_MALLOC_")
 
 
+def allocator_knob(name):
+    """Whether an environment variable is one child_env strips: LD_PRELOAD or an allocator's knob."""
+    return name.startswith(_STRIP)
+
+
 def child_env(config, lib, base=None):
     """The environment of a case: the caller's, without inherited allocator knobs, plus the config's."""
     env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith(_STRIP)}
