@@ -3,8 +3,9 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, paired, runs, stats
+from . import deploy, paired, runs, stats, tryresults
 from .errors import UsageError
+from .units import split_list
 
 OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free")])  # -> stats.METRICS key
 NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)"}
@@ -18,6 +19,7 @@ def register(sub):
                                    "constraints, per workload and overall, and how to deploy it. Exit 1 when no "
                                    "configuration meets the constraints.")
     p.add_argument("run", nargs="?", metavar="RUN", help="a run directory (default: <repo>/results/latest)")
+    p.add_argument("--host", help="the host whose rows decide, in a run of several (merged) hosts")
     p.add_argument("--objective", choices=list(OBJECTIVES), default="time",
                    help="minimise time per cycle, peak RSS, or retained RSS after free (default: time)")
     p.add_argument("--max-slowdown", type=pct, metavar="PCT",
@@ -40,7 +42,7 @@ def pct(text):
 
 def parse_weights(text, known):
     out = {}
-    for item in filter(None, (text or "").split(",")):
+    for item in split_list(text, "--weights") if text is not None else []:
         w, _, x = item.partition("=")
         if w not in known:
             raise UsageError(f"--weights: unknown workload {w!r} (this run has {', '.join(known)})")
@@ -267,9 +269,13 @@ def pymalloc_note(model, workloads, objective):
 
 def main(args):
     run = runs.Run(args.run or runs.default_run())
+    if args.host:
+        run = run.on_host(args.host)
+    elif len(run.hosts) > 1:  # rounds of two machines are not rounds of one experiment
+        raise UsageError(f"{run.dir} holds the rows of hosts {', '.join(run.hosts)}: say whose decide with --host NAME")
     if runs.BASELINE not in run.configs:
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows: recommend compares against glibc")
-    wanted = [w for item in (args.workloads or []) for w in item.split(",") if w]
+    wanted = [w for item in (args.workloads or []) for w in split_list(item, "--workloads")]
     unknown = [w for w in wanted if w not in run.workloads]
     if unknown:
         raise UsageError(f"--workloads: {', '.join(unknown)} not in this run (it has {', '.join(run.workloads)})")
@@ -295,6 +301,8 @@ def main(args):
     print("\n".join(verdict_lines(model, ranked, rejected, objective, indent="  ", excluded=True)))
     if not ranked:
         return 1
+    if tryresults.is_try(run):  # the user's own program: keep what you have, or the line that was measured
+        return tryresults.advise(run, model, ranked, workloads, NAMES, objective)
     status = deploy_status(model, ranked, objective)
     if status is None:
         best, fb = ranked[0]

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from . import adaptive, binary, configs, cpython, execute, machine, noise, planning, protocol, runner, rundir
+from . import adaptive, binary, configs, cpython, execute, machine, noise, planning, protocol, runner, rundir, shard
 from .units import format_duration
 
 TIMELINE_COLUMNS = ("run_id", "round", "config", "workload", "params", "t_ns", "rss_bytes", "event")
@@ -22,8 +22,7 @@ def register(sub):
                        description="Run every (configuration, case) pair once per round, each in a fresh process, "
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    p.add_argument("--configs", help="comma-separated configuration names; 'default' (the default) or 'all'")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    configs.add_options(p)
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
@@ -45,7 +44,20 @@ def register(sub):
     p.add_argument("--runtime", choices=("c", "cpython", "both"), default="c",
                    help="c: the C model (default); cpython: the same workloads in /usr/bin/python3, with "
                    "PYTHONMALLOC=malloc and with pymalloc; both: the two side by side (for `pyalloc fidelity`)")
+    shard.add_arguments(p)
     p.set_defaults(func=main)
+
+
+def params_of(p, case):
+    """The CSV params cell of a planned case (C or CPython)."""
+    return cpython.full_params(case) if cpython.is_cpython(case) else planning.full_params(case, p["workloads"])
+
+
+def plan_identity(p):
+    """The plan's identity (shard.identity): what makes runs slices of one plan."""
+    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
+    cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
+    return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol.declared(p["settings"]))
 
 
 def meta(p, run_id, facts):
@@ -95,7 +107,7 @@ def one_case(p, run_id, facts, tmp, timeline):
             tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
             argv = runner.command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), out_json, tl)
             fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
-        params = cpython.full_params(job.case) if py else planning.full_params(job.case, p["workloads"])
+        params = params_of(p, job.case)
         row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
                    timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=p["preset"].name,
                    config=job.config.name, allocator=job.config.allocator, allocator_lib=lib, verified=0,
@@ -139,8 +151,13 @@ def prepare(args, p, run_dir):
 
 
 def main(args):
+    sh, label = shard.parse(args.shard, args.seed), shard.host_label(args.host_label)
     p = planning.plan(args)
-    facts = machine.facts()
+    facts = shard.facts(machine.facts(), label)
+    plan = plan_identity(p)
+    s, pairs = p["settings"], [(c, k) for c in p["configs"] for k in p["cases"]]
+    jobs = None if s["rounds"] == "auto" else shard.take(planning.schedule(pairs, s["rounds"], p["seed"]), p["cases"], sh)
+    p["cases"] = shard.cases_of(p["cases"], sh)  # from here on, the cases of this slice
     out = os.path.abspath(args.out or os.path.join(binary.REPO, "results"))
     run_id, run_dir = rundir.make(out)
     checked = prepare(args, p, run_dir)
@@ -148,24 +165,24 @@ def main(args):
     m = meta(p, run_id, facts)
     m["timeline"] = bool(args.timeline)
     m["noise_check"] = checked
+    m.update(shard.meta(sh, plan, label, None if jobs is None else len(jobs)))
     rundir.write_json(os.path.join(run_dir, "meta.json"), m)
-    s = p["settings"]
     rounds = (f"auto rounds (until every time ratio is within ±{100 * s['target_ci']:g} %, budget "
-              f"{format_duration(s['budget'])})" if s["rounds"] == "auto" else f"{s['rounds']} rounds = {m['processes']} processes")
+              f"{format_duration(s['budget'])})" if jobs is None else f"{s['rounds']} rounds = {m['processes']} processes")
     print(f"run {run_id}: {len(p['configs'])} configurations x {len(p['cases'])} cases x {rounds}, "
           f"seed {p['seed']}, into {run_dir}", file=sys.stderr)
-    pairs = [(c, k) for c in p["configs"] for k in p["cases"]]
+    shard.announce(sh, plan, jobs or [])
 
     def body():
         tmp = tempfile.mkdtemp(prefix="pab-run-")
         try:
             after = merge_timeline(tmp, run_dir, run_id) if args.timeline else None
-            run_one = one_case(p, run_id, facts, tmp, args.timeline)
+            run_one = shard.stamp(one_case(p, run_id, facts, tmp, args.timeline), sh)
 
             def describe(j):
                 return j.config.name, j.case.label()
-            if s["rounds"] != "auto":
-                return execute.run_jobs(planning.schedule(pairs, s["rounds"], p["seed"]), run_one, run_dir, describe, after)
+            if jobs is not None:
+                return execute.run_jobs(jobs, run_one, run_dir, describe, after)
             auto = adaptive.Adaptive(p, s["target_ci"], s["budget"])
 
             def timed_one(i, job):
@@ -174,7 +191,7 @@ def main(args):
                 auto.record(job, row, time.monotonic() - started)
                 return row
             try:
-                return auto.run(lambda jobs: execute.run_jobs(jobs, timed_one, run_dir, describe, after))
+                return auto.run(lambda round_jobs: execute.run_jobs(round_jobs, timed_one, run_dir, describe, after))
             finally:
                 m["adaptive"] = auto.meta()
                 m["rounds"] = max(auto.rounds.values(), default=0)

@@ -74,6 +74,14 @@ def for_case(protocols, case):
     return {"cycles": pr["cycles"], "warmup": pr["warmup"]}
 
 
+def declared(settings):
+    """The protocol as the plan declares it (what slices of one plan share; calibrated counts are this machine's)."""
+    d = {"cycles": settings["cycles"], "warmup": settings["warmup"]}
+    if settings["cycles"] == "auto":
+        d["min_time"] = settings["min_time"]
+    return d
+
+
 def meta(settings, protocols, cases):
     """meta.json's "protocol": how the cycles were chosen and each case's."""
     return {"cycles": settings["cycles"], "warmup": settings["warmup"], "min_time": settings["min_time"],

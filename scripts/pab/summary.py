@@ -34,11 +34,13 @@ def rows(run, per_case, summ):
                        rounds="", cv="", verdict="baseline" if c == runs.BASELINE else s.get(m + "_verdict") or "")
 
 
-def write(path, run, per_case, summ):
+def write(path, parts):
+    """parts: [(run or one host's view of it, per-case figures, summary)], as the report computed them."""
     tmp = path + ".tmp"
     with open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, COLUMNS, lineterminator="\n")
         w.writeheader()
-        for r in rows(run, per_case, summ):
-            w.writerow(r)
+        for run, per_case, summ in parts:
+            for r in rows(run, per_case, summ):
+                w.writerow(r)
     os.replace(tmp, path)
