@@ -300,6 +300,29 @@ class Reading(unittest.TestCase):
         self.assertNotIn("mimalloc.so", deploy)
 
 
+class CompareAcrossDrift(unittest.TestCase):
+    """Run B was made while the machine ran 15 % slower, and jemalloc really got 10 % faster in it."""
+
+    def test_drift_cancels_relative_to_glibc_and_the_real_change_shows(self):
+        with tempfile.TemporaryDirectory() as t:
+            a = synth.write_run(t, "a", synth.standard_rows("a", failed=False))
+            rows = synth.standard_rows("b", failed=False)
+            for r in rows:
+                r["real_ns"] = int(r["real_ns"] * 1.15 * (0.9 if r["config"] == "jemalloc" else 1.0))
+            b = synth.write_run(t, "b", rows)
+            p = pyalloc("compare", a, b, "--csv")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            out = [r for r in csv.DictReader(io.StringIO(p.stdout)) if r["workload"] != "*"]
+        absolute = {(r["config"], r["params"]): r["verdict"] for r in out if r["metric"] == "time"}
+        rel = {(r["config"], r["params"]): r for r in out if r["metric"] == "time_vs_glibc"}
+        self.assertTrue(all(v == "slower" for (c, _), v in absolute.items() if c != "jemalloc"), absolute)
+        self.assertNotIn("glibc", {c for c, _ in rel}, "glibc against itself is no row")
+        for (c, params), r in rel.items():
+            self.assertEqual(r["verdict"], "faster" if c == "jemalloc" else "no change", (c, params))
+            if c == "jemalloc":
+                self.assertAlmostEqual(float(r["change_pct"]), -10, delta=0.5)
+
+
 @unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
 class RealRuns(unittest.TestCase):
     @classmethod
