@@ -82,6 +82,9 @@ def settings(preset, args):
         given = getattr(args, name, None)
         if given is not None:
             s[name] = presets.SETTINGS[name][0](given, "--" + name.replace("_", "-"))
+    for name in ("target_ci", "budget"):
+        if getattr(args, name, None) is not None and s["rounds"] != "auto":
+            raise UsageError(f"--{name.replace('_', '-')} applies to --rounds auto (this run has {s['rounds']} rounds)")
     return s
 
 
@@ -125,6 +128,10 @@ def plan(args):
         if not cases:
             raise UsageError("no selected case has a CPython version")
     s = settings(preset, args)
+    err = binary.check_flags([f"--pab_warmup={s['warmup']}"] + ([f"--pab_cycles={s['cycles']}"] if s["cycles"] != "auto"
+                                                                   else []))
+    if err:
+        raise UsageError(f"the timing protocol: {err}")
     need, have = s["min_memory"], machine.meminfo("MemTotal")
     if need and have < need:
         raise UsageError(f"preset {preset.name} needs {format_size(need)} of memory and this machine has "

@@ -196,10 +196,30 @@ class Adaptive(unittest.TestCase):
     def test_stops_on_budget_and_names_the_wide_case(self):
         auto, fake = adaptive_run({"quiet": 0.001, "wild": 0.5}, 0.03, 30.0)
         self.assertLessEqual(fake.now, 30.0 + 1e-9, "no round starts that would overrun the budget")
+        self.assertGreaterEqual(fake.now, 28.0, "the budget is spent on the wide case")
         self.assertEqual([c.workload for c in auto.left_wide], ["wild"])
         wide = auto.meta()["wide"]
         self.assertEqual([w["workload"] for w in wide], ["wild"])
         self.assertGreater(wide[0]["half_width"]["glibc-twin"], 0.03)
+
+    def test_the_budgets_end_goes_to_the_cases_that_still_fit(self):
+        sd = {"cheap": 0.5, "dear": 0.5}
+        p = {"configs": [cfg("glibc"), cfg("glibc-twin")], "cases": [Case(w) for w in sd], "seed": 5}
+        auto = adaptive.Adaptive(p, 0.03, 45.0, log=io.StringIO())
+        fake = FakeRunner(auto, sd)
+        auto.clock = fake.clock
+        fake.seconds = 1.0
+        real = fake.__call__
+
+        def uneven(jobs):  # a process of `dear` takes 4 s, of `cheap` 1 s
+            for j in jobs:
+                fake.seconds = 4.0 if j.case.workload == "dear" else 1.0
+                real([j])
+            from collections import Counter
+            return Counter(ok=len(jobs))
+        auto.run(uneven)  # 4 rounds of both take 40 s; the last 5 s hold two more rounds of the cheap case alone
+        self.assertLessEqual(fake.now, 45.0 + 1e-9)
+        self.assertGreater(auto.rounds[Case("cheap").key()], auto.rounds[Case("dear").key()])
 
     def test_a_configuration_that_always_fails_does_not_keep_the_case_open(self):
         auto, fake = adaptive_run({"quiet": 0.001, "broken": None}, 0.03, 1e9)
