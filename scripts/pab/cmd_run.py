@@ -195,6 +195,7 @@ def main(args):
             finally:
                 m["adaptive"] = auto.meta()
                 m["rounds"] = max(auto.rounds.values(), default=0)
+                m["processes"] = len(p["configs"]) * sum(auto.rounds.values())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return execute.guarded(run_dir, m, body)
