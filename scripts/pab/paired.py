@@ -1,5 +1,6 @@
 # Paired ratios (docs/design.md §12): a configuration's value in a round over the baseline's in the same round (the
-# two ran back to back), a t interval over rounds of the mean log ratio, weighted geometric means over cases, verdicts.
+# two ran back to back), a t interval over rounds of the mean log ratio (rounds hyperfine would call outliers left
+# out, from 6 rounds on), weighted geometric means over cases, verdicts.
 import math
 from collections import OrderedDict
 
@@ -11,6 +12,8 @@ ADAPTIVE_CONFIDENCE = 0.97  # --rounds auto stops a case once its interval is na
 MARGIN = 0.05        # an interval inside [1 - MARGIN, 1 + MARGIN] that holds 1.0 is "same"; wider is "too noisy"
 MIN_CHANGE = 0.01    # a change that excludes 1.0 but is smaller than this is "same" too
 OUTLIER_Z = 10.0     # hyperfine's rule: a round more than 10 robust standard deviations from the median is an outlier
+TRIM_FROM = 6        # ... and is left out of a case's interval once it has this many rounds (with fewer, the median
+# absolute deviation is too unsteady a yardstick: leaving rounds out then makes the interval cover less)
 WORDS = {"time": ("faster", "slower"), "memory": ("smaller", "larger")}
 NOISY = "too noisy"
 SAME = "same"
@@ -28,6 +31,21 @@ def log_ratios(x, base):
     return [math.log(x[k] / base[k]) for k in x if k in base]
 
 
+def _far(d):
+    """Which of the log ratios d lie more than OUTLIER_Z robust standard deviations (1.4826 MAD) from their median."""
+    if len(d) < 3:
+        return [False] * len(d)
+    med = float(np.median(d))
+    mad = 1.4826 * float(np.median(np.abs(np.asarray(d) - med)))
+    return [mad > 0 and abs(v - med) / mad > OUTLIER_Z for v in d]
+
+
+def kept(d):
+    """The log ratios an interval is computed from: all of them, less the outliers once there are TRIM_FROM rounds.
+    A round that far off is a process the machine stalled (in A/A runs of this VM about one round in ten)."""
+    return [v for v, far in zip(d, _far(d)) if not far] if len(d) >= TRIM_FROM else list(d)
+
+
 def _t(df, confidence):
     from scipy.stats import t
     return float(t.ppf(0.5 + confidence / 2, df))
@@ -43,7 +61,7 @@ def ratio(pairs, weights=None, ci=True, level=CONFIDENCE):
     pairs: [({round: x}, {round: base})], one per case.  Each case contributes the mean of its log ratios; the
     interval combines their variances (Welch–Satterthwaite degrees of freedom).  Returns (point, lo, hi); lo/hi are
     None when a case has fewer than 2 paired rounds; all None when a case has none."""
-    ds = [log_ratios(x, b) for x, b in pairs]
+    ds = [kept(log_ratios(x, b)) for x, b in pairs]
     w = list(weights or [1.0] * len(ds))
     if not ds or any(not d for d in ds) or sum(w) <= 0:
         return None, None, None
@@ -97,12 +115,5 @@ def verdict(r, family):
 
 
 def outliers(d):
-    """How many of the log ratios d lie more than OUTLIER_Z robust standard deviations (1.4826 MAD) from their
-    median — hyperfine's warning, not a filter."""
-    if len(d) < 3:
-        return 0
-    med = float(np.median(d))
-    mad = 1.4826 * float(np.median(np.abs(np.asarray(d) - med)))
-    if mad == 0:
-        return 0
-    return sum(1 for v in d if abs(v - med) / mad > OUTLIER_Z)
+    """How many of the log ratios d are outliers by hyperfine's rule (left out of the interval when kept() says)."""
+    return sum(_far(d))

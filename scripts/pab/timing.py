@@ -71,8 +71,9 @@ def figure_lines(run, per_case):
     if bare:
         lines.append(f"- Time figures without an interval (a single paired round): {bare}.")
     if odd:
-        lines.append(f"- Rounds with outliers (more than {paired.OUTLIER_Z:g} robust standard deviations from the "
-                     "median ratio, as hyperfine warns; kept in the figures): " + "; ".join(odd))
+        lines.append(f"- Outlier rounds (more than {paired.OUTLIER_Z:g} robust standard deviations from the median "
+                     f"ratio, hyperfine's rule; left out of the interval once a case has {paired.TRIM_FROM} rounds): "
+                     + "; ".join(odd))
     return lines
 
 

@@ -37,6 +37,13 @@ def cfg(name, allocator="glibc"):
     return configs.Config(name, allocator, "-", "none")
 
 
+def stats_t_half_width(d):
+    """The untrimmed t interval's relative half-width of log ratios d (what paired.ratio did before trimming)."""
+    from scipy.stats import t
+    m, se = float(np.mean(d)), float(np.std(d, ddof=1)) / math.sqrt(len(d))
+    return math.exp(m + t.ppf(0.975, len(d) - 1) * se) / math.exp(m) - 1
+
+
 def rounds_of(values):
     return {(None, i + 1): v for i, v in enumerate(values)}
 
@@ -144,6 +151,30 @@ class Paired(unittest.TestCase):
     def test_outliers_as_hyperfine_counts_them(self):
         self.assertEqual(paired.outliers([0.01, -0.01, 0.0, 0.02, -0.02, 0.01]), 0)
         self.assertEqual(paired.outliers([0.01, -0.01, 0.0, 0.02, -0.02, 0.01, 1.5]), 1)
+
+    def test_a_stalled_round_is_left_out_from_six_rounds_on(self):
+        tight = [1.00, 1.01, 0.99, 1.005, 0.995, 1.0, 1.01, 0.99, 1.0]
+        stalled = tight + [1.6]  # one process the machine stalled
+        r = paired.ratio([(rounds_of(stalled), rounds_of([1.0] * 10))])
+        self.assertLess(paired.half_width(r), 0.01)
+        self.assertAlmostEqual(r[0], 1.0, delta=0.005)
+        few = paired.ratio([(rounds_of([1.0, 1.01, 0.99, 1.6]), rounds_of([1.0] * 4))])
+        self.assertGreater(paired.half_width(few), 0.2, "with 4 rounds nothing is left out")
+
+    def test_trimming_keeps_coverage_and_narrows_under_stalls(self):
+        hits, width, untrimmed = 0, 0.0, 0.0
+        for _ in range(400):
+            x, b = self.noisy(10, shared=0.0, own=0.02)
+            for k in x:  # a stall hits one process of a pair now and then, either one: still A/A
+                if self.rng.random() < 0.1:
+                    (x if self.rng.random() < 0.5 else b)[k] *= 1.5
+            r = paired.ratio([(x, b)])
+            hits += r[1] <= 1 <= r[2]
+            width += paired.half_width(r)
+            d = paired.log_ratios(x, b)
+            untrimmed += stats_t_half_width(d)
+        self.assertGreaterEqual(hits / 400, 0.92)
+        self.assertLess(width, 0.7 * untrimmed, "leaving stalled rounds out narrows the interval")
 
 
 class FakeRunner:
