@@ -13,7 +13,7 @@
  *           it is absorbed, so only the workload's checksum can notice
  *   count   never misbehave; print `pab-faulty: N calls` on stderr at exit (to choose PAB_FAULT_AFTER)
  *   slow    a known delay: every malloc/calloc/realloc first spins a register-only loop calibrated at start-up to
- *           take PAB_FAULT_NS nanoseconds (default 100; the fastest of a few timed runs), touching no memory and
+ *           take PAB_FAULT_NS nanoseconds (default 100, fractions allowed; the fastest of a few timed runs), touching no memory and
  *           reading no clock, so it adds that much per call and disturbs nothing else (the timing tests' known
  *           effect); prints `pab-faulty: N calls, D ns each (K iterations)` at exit */
 #define _GNU_SOURCE
@@ -41,7 +41,8 @@ enum fault { F_NONE, F_ABORT, F_SEGV, F_HANG, F_KILL, F_NULL, F_OVERLAP, F_COUNT
 static const char *const fault_names[] = {"", "abort", "segv", "hang", "kill", "null", "overlap", "count", "slow"};
 
 static enum fault mode;
-static unsigned long long after, calls, delay_ns, spins;
+static unsigned long long after, calls, spins;
+static double delay_ns;
 static int fired;         /* the one-shot faults (null, overlap) fire once */
 static void *last_block;  /* overlap: the most recent block handed out and not yet freed */
 static void *dup_block;   /* overlap: the block handed out twice; its first free is absorbed */
@@ -83,7 +84,7 @@ static void resolve(void) {
 static void report_count(void) {
     char buf[96];
     if (mode == F_SLOW)
-        snprintf(buf, sizeof buf, "pab-faulty: %llu calls, %llu ns each (%llu iterations)\n", calls, delay_ns, spins);
+        snprintf(buf, sizeof buf, "pab-faulty: %llu calls, %g ns each (%llu iterations)\n", calls, delay_ns, spins);
     else
         snprintf(buf, sizeof buf, "pab-faulty: %llu calls\n", calls);
     say(buf);
@@ -110,7 +111,7 @@ static void calibrate_spin(void) {
         unsigned long long dt = now_ns() - t0;
         if (dt < best) best = dt;
     }
-    spins = best ? delay_ns * n / best : 0;
+    spins = best ? (unsigned long long)(delay_ns * (double)n / (double)best + 0.5) : 0;
 }
 
 __attribute__((constructor)) static void pab_faulty_init(void) {
@@ -121,7 +122,7 @@ __attribute__((constructor)) static void pab_faulty_init(void) {
     if (f && *f && mode == F_NONE) say("pab-faulty: unknown PAB_FAULT, passing through\n");
     after = n ? strtoull(n, NULL, 10) : 0;
     const char *d = getenv("PAB_FAULT_NS");
-    delay_ns = d ? strtoull(d, NULL, 10) : 100;
+    delay_ns = d ? strtod(d, NULL) : 100; /* may be fractional: 2.5 */
     if (mode == F_SLOW) calibrate_spin();
     if (mode == F_COUNT || mode == F_SLOW) atexit(report_count);
 }
