@@ -96,9 +96,23 @@ static unsigned long long now_ns(void) {
     return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
 }
 
+/* A chain of dependent multiply-adds: bound by their latency, not by instruction fetch, so a busy sibling
+ * hyperthread slows it little (a bare counting loop runs at half speed next to one); fenced on x86 so that the
+ * allocator's own work cannot overlap it out of order (the delay adds in full). */
+static void fence(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("lfence" ::: "memory");
+#endif
+}
+
 static unsigned long long spin(unsigned long long n) {
     unsigned long long x = n;
-    for (unsigned long long i = 0; i < n; i++) __asm__ volatile("" : "+r"(x) : : ); /* one dependent step each */
+    fence();
+    for (unsigned long long i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        __asm__ volatile("" : "+r"(x));
+    }
+    fence();
     return x;
 }
 
@@ -143,7 +157,7 @@ static void crash(void) {
 static int armed(void) {
     unsigned long long c = __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
     if (mode == F_SLOW && c > after) {
-        spin(spins);
+        if (spins) spin(spins);
         return 0;
     }
     if (mode == F_NONE || mode == F_COUNT || c <= after) return 0;
