@@ -15,7 +15,8 @@
  *   slow    a known delay: every malloc/calloc/realloc first spins a register-only loop calibrated at start-up to
  *           take PAB_FAULT_NS nanoseconds (default 100, fractions allowed; the fastest of a few timed runs), touching no memory and
  *           reading no clock, so it adds that much per call and disturbs nothing else (the timing tests' known
- *           effect); prints `pab-faulty: N calls, D ns each (K iterations)` at exit */
+ *           effect); with PAB_FAULT_EVERY=K only every K-th call waits, K * PAB_FAULT_NS (so a delay of a few ns per call
+ *           stays exact: the fences cost ~10 ns); prints `pab-faulty: N calls, D ns each (K iterations)` at exit */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <malloc.h>
@@ -41,7 +42,7 @@ enum fault { F_NONE, F_ABORT, F_SEGV, F_HANG, F_KILL, F_NULL, F_OVERLAP, F_COUNT
 static const char *const fault_names[] = {"", "abort", "segv", "hang", "kill", "null", "overlap", "count", "slow"};
 
 static enum fault mode;
-static unsigned long long after, calls, spins;
+static unsigned long long after, calls, spins, every = 1;
 static double delay_ns;
 static int fired;         /* the one-shot faults (null, overlap) fire once */
 static void *last_block;  /* overlap: the most recent block handed out and not yet freed */
@@ -84,7 +85,8 @@ static void resolve(void) {
 static void report_count(void) {
     char buf[96];
     if (mode == F_SLOW)
-        snprintf(buf, sizeof buf, "pab-faulty: %llu calls, %g ns each (%llu iterations)\n", calls, delay_ns, spins);
+        snprintf(buf, sizeof buf, "pab-faulty: %llu calls, %g ns each (%llu iterations every %llu calls)\n", calls,
+                 delay_ns / (double)every, spins, every);
     else
         snprintf(buf, sizeof buf, "pab-faulty: %llu calls\n", calls);
     say(buf);
@@ -116,16 +118,28 @@ static unsigned long long spin(unsigned long long n) {
     return x;
 }
 
-/* Iterations of spin() that take delay_ns: the fastest of 7 timed runs of 2^20 (the machine at its own speed). */
-static void calibrate_spin(void) {
-    unsigned long long best = ~0ull, n = 1ull << 20;
+/* The fastest of 7 timed runs of `calls` calls of spin(n), per call, in ns (the machine at its own speed). */
+static double per_call(unsigned long long calls, unsigned long long n) {
+    unsigned long long best = ~0ull;
     for (int i = 0; i < 7; i++) {
         unsigned long long t0 = now_ns();
-        spin(n);
+        for (unsigned long long c = 0; c < calls; c++) spin(n);
         unsigned long long dt = now_ns() - t0;
         if (dt < best) best = dt;
     }
-    spins = best ? (unsigned long long)(delay_ns * (double)n / (double)best + 0.5) : 0;
+    return (double)best / (double)calls;
+}
+
+/* Iterations of spin() whose call takes delay_ns, fences included: cost(n) = fences + n * step, both timed.  A
+ * delay below the fences' own cost cannot be made: it is said at start-up and the call costs the fences. */
+static void calibrate_spin(void) {
+    double fences = per_call(4096, 0), step = (per_call(64, 1 << 14) - fences) / (1 << 14);
+    spins = step > 0 && delay_ns > fences ? (unsigned long long)((delay_ns - fences) / step + 0.5) : 0;
+    if (delay_ns > 0 && delay_ns < fences) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "pab-faulty: PAB_FAULT_NS=%g is below the fences' own %.1f ns\n", delay_ns, fences);
+        say(buf);
+    }
 }
 
 __attribute__((constructor)) static void pab_faulty_init(void) {
@@ -137,6 +151,9 @@ __attribute__((constructor)) static void pab_faulty_init(void) {
     after = n ? strtoull(n, NULL, 10) : 0;
     const char *d = getenv("PAB_FAULT_NS");
     delay_ns = d ? strtod(d, NULL) : 100; /* may be fractional: 2.5 */
+    const char *e = getenv("PAB_FAULT_EVERY");
+    every = e && strtoull(e, NULL, 10) > 0 ? strtoull(e, NULL, 10) : 1;
+    delay_ns *= (double)every; /* one wait per `every` calls, as long as theirs together */
     if (mode == F_SLOW) calibrate_spin();
     if (mode == F_COUNT || mode == F_SLOW) atexit(report_count);
 }
@@ -157,7 +174,7 @@ static void crash(void) {
 static int armed(void) {
     unsigned long long c = __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
     if (mode == F_SLOW && c > after) {
-        if (spins) spin(spins);
+        if (delay_ns > 0 && c % every == 0) spin(spins);
         return 0;
     }
     if (mode == F_NONE || mode == F_COUNT || c <= after) return 0;
