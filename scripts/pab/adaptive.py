@@ -5,21 +5,17 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-from . import paired, planning, runs
+from . import paired, planning, protocol
 from .units import format_duration
 
 MIN_ROUNDS = 3    # before any case may stop (with ADAPTIVE_CONFIDENCE, stopping this early keeps 95 % coverage)
 MAX_ROUNDS = 100
 
 
-def reference(configs):
-    """The configuration every time ratio is taken against: the baseline when the run has it, else the first."""
-    return next((c.name for c in configs if c.name == runs.BASELINE), configs[0].name)
-
-
 def widths(rows, case, configs):
-    """{config: half-width of its time ratio to the reference on this case} (None: no interval yet)."""
-    ref = reference(configs)
+    """{config: half-width of its time ratio to the reference (protocol.reference_config) on this case}, None where
+    there is no interval yet."""
+    ref = protocol.reference_config(configs).name
     base = paired.by_round(rows.get((ref, case.key()), []), "real_ns")
     out = {}
     for c in configs:
@@ -46,6 +42,7 @@ class Adaptive:
         self.failed_ok = defaultdict(int)    # (config name, case key) -> rounds that were not ok
         self.rounds = defaultdict(int)       # case key -> rounds run
         self.cell = {}                       # case key -> the params cell of its rows
+        self.left_wide = None                # the cases wider than the target when the rounds ended
 
     def record(self, job, row, seconds):
         k = (job.config.name, job.case.key())
@@ -112,4 +109,4 @@ class Adaptive:
         return {"target_ci": self.target, "budget": self.budget, "min_rounds": MIN_ROUNDS, "max_rounds": MAX_ROUNDS,
                 "rounds": [dict(case(c), rounds=self.rounds[c.key()]) for c in self.p["cases"]],
                 "wide": [dict(case(c), half_width=widths(self.rows, c, self.p["configs"]))
-                         for c in getattr(self, "left_wide", [])]}
+                         for c in (self.wide() if self.left_wide is None else self.left_wide)]}

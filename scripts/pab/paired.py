@@ -6,6 +6,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .runs import BASELINE
+
 CONFIDENCE = 0.95    # every interval
 ADAPTIVE_CONFIDENCE = 0.97  # --rounds auto stops a case once its interval is narrow, and a 95 % t interval then
 # covers less (about 92 % in simulations of that rule); computed at 97 %, for stopping and for showing, it covers 95 %
@@ -78,13 +80,12 @@ def ratio(pairs, weights=None, ci=True, level=CONFIDENCE):
     return math.exp(point), math.exp(point - half), math.exp(point + half)
 
 
-def case_ratio(run, config, workload, params, column, baseline_params=None, baseline="glibc"):
+def case_ratio(run, config, workload, params, column, baseline_params=None, baseline=BASELINE):
     """(point, lo, hi) of one case of a runs.Run against the baseline configuration (on baseline_params, default the
     same case)."""
     x = by_round(run.cases.get((config, workload, params), []), column)
     b = by_round(run.cases.get((baseline, workload, params if baseline_params is None else baseline_params), []), column)
     return ratio([(x, b)], level=confidence(run.meta))
-
 
 
 def half_width(r):

@@ -6,13 +6,13 @@ import math
 import sys
 
 from . import configs, cpython, runner
+from .runs import BASELINE
 from .units import format_duration
 
 MIN_CYCLES = 3     # the median of 3 already ignores one disturbed cycle
 MAX_CYCLES = 200
 LADDER = (3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200)  # round up to these: two
 # calibrations on the same machine mostly agree, so runs made on different days use the same protocol
-BASELINE = "glibc"
 
 
 def cycles_for(cycle_ns, min_time):
@@ -28,14 +28,15 @@ def fixed(settings, cases):
     return {c.key(): {"cycles": settings["cycles"], "warmup": settings["warmup"]} for c in cases}
 
 
-def calibration_config(chosen):
-    """The configuration that calibrates: the baseline when the run has it, else its first configuration."""
+def reference_config(chosen):
+    """The baseline when the run has it, else its first configuration: it calibrates the protocol, and adaptive
+    rounds take their ratios against it."""
     return next((c for c in chosen if c.name == BASELINE), chosen[0])
 
 
 def measure(p, case, out_json):
     """One warm cycle of the case under the calibration configuration, after the usual warm-up: (ns or None, why)."""
-    cfg = calibration_config(p["configs"])
+    cfg = reference_config(p["configs"])
     lib, err = p["libs"][cfg.name]
     if err:
         return None, err
@@ -64,7 +65,7 @@ def calibrate(p, out_json, measure_one=measure, log=sys.stderr):
         shown.append(f"{case.label()} {n}" + ("" if ns else f" ({why})"))
     print(f"protocol: {s['warmup']} warm-up + N timed cycles per process, N for about "
           f"{format_duration(s['min_time'])} of cycles (from one warm cycle of "
-          f"{calibration_config(p['configs']).name}): " + ", ".join(shown), file=log)
+          f"{reference_config(p['configs']).name}): " + ", ".join(shown), file=log)
     return out
 
 

@@ -90,7 +90,7 @@ class Protocol(unittest.TestCase):
         got = protocol.calibrate(p, "/nonexistent.json", measure_one=measure, log=log)
         self.assertEqual(seen, ["fast", "slow", "broken"])
         self.assertEqual([got[Case(w).key()]["cycles"] for w in seen], [100, 3, 3])
-        self.assertEqual(protocol.calibration_config(p["configs"]).name, "glibc")
+        self.assertEqual(protocol.reference_config(p["configs"]).name, "glibc")
         self.assertIn("broken 3 (failed: no such case)", log.getvalue())
         self.assertEqual(protocol.for_case(got, Case("fast")), {"cycles": 100, "warmup": 1})
 
