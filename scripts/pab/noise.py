@@ -26,8 +26,11 @@ def _cpu_ticks():
         stat = _read(f"/proc/{pid}/stat")
         if not stat or int(pid) in skip:
             continue
-        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
-        out[int(pid)] = (comm, int(rest[11]) + int(rest[12]))
+        try:
+            comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+            out[int(pid)] = (comm, int(rest[11]) + int(rest[12]))
+        except (ValueError, IndexError):  # a process that is going away, or a kernel that writes it otherwise
+            continue
     return out
 
 
