@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "prodcons.h"
@@ -30,7 +29,6 @@ static void *produce(void *arg) {
         ring[head++ % PAB_PC_RING] = p;
         pthread_cond_signal(&changed);
         pthread_mutex_unlock(&mu);
-        if (forever) nanosleep(&(struct timespec){0, 200000}, NULL);
     }
     return arg;
 }
