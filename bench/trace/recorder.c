@@ -31,8 +31,7 @@
  * holds `lock` and writes what was published past `done_*`; only the owner starts the buffer over. */
 typedef struct tbuf {
     uint8_t *data;
-    uint32_t pos, events;           /* the owner's: bytes and events in the buffer */
-    _Atomic uint64_t pub;           /* events << 32 | bytes, published by the owner */
+    _Atomic uint64_t pub;           /* events << 32 | bytes in the buffer, written by the owner only */
     uint32_t done_bytes, done_events;
     pab_codec codec;                /* the owner's encoder state */
     uint32_t tid, flags;            /* flags for the next chunk written: PAB_CHUNK_FIRST, PAB_CHUNK_NEW_THREAD */
@@ -59,8 +58,9 @@ static struct {
 static _Atomic int g_state = ST_UNINIT;
 static _Atomic unsigned g_attn;
 static _Atomic uint64_t g_seq = 1;
-static uint64_t g_t0;
+static uint64_t g_t0, g_t0_real, g_seq0;
 static int g_fd = -1;
+static bool g_lazy;                         /* a forked child: the file is made at the first write */
 static atomic_flag g_list_lock = ATOMIC_FLAG_INIT, g_io_lock = ATOMIC_FLAG_INIT;
 static tbuf *g_bufs;
 static pthread_key_t g_key;
@@ -105,6 +105,8 @@ static int write_all(const struct iovec *iov, int n) {
     return -1;
 }
 
+static int open_output(bool child);
+
 static void write_chunk(uint32_t magic, uint32_t tid, uint32_t flags, const void *p, uint32_t bytes, uint32_t events) {
     pab_trace2_chunk h = {magic, tid, bytes, events, flags, 0, now_ns()};
     struct iovec iov[2] = {{&h, sizeof h}, {(void *)p, bytes}};
@@ -112,6 +114,10 @@ static void write_chunk(uint32_t magic, uint32_t tid, uint32_t flags, const void
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     lock(&g_io_lock);
+    if (g_fd < 0 && g_lazy) {
+        g_lazy = false;
+        if (open_output(true)) atomic_store(&g_state, ST_OFF);
+    }
     if (g_fd >= 0) {
         if (write_all(iov, 2)) {
             close(g_fd);
@@ -183,22 +189,45 @@ static void describe(pab_trace2_header *h, char *s) {
     }
 }
 
-/* The first process to record writes PAB_TRACE_OUT; any other (exec'd or forked child) PAB_TRACE_OUT.<pid>. */
+/* Creates path; where it exists and was written by this very process (an image that exec'd into this one), that
+ * trace moves aside to path.exec-N and this image takes the name: the name follows the process through exec. */
+static int claim(char *path) {
+    static char aside[PAB_TRACE_CMDLINE_MAX + 64];
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC;
+    int fd = open(path, flags, 0644);
+    if (fd >= 0 || errno != EEXIST) return fd;
+    pab_trace2_header h;
+    int old = open(path, O_RDONLY | O_CLOEXEC);
+    bool ours = old >= 0 && pread(old, &h, sizeof h, 0) == (ssize_t)sizeof h && !memcmp(h.magic, PAB_TRACE_MAGIC, 8) &&
+                h.version == PAB_TRACE_VERSION && h.pid == (uint32_t)getpid();
+    if (old >= 0) close(old);
+    for (unsigned k = 1; ours && k < 100; k++) {
+        size_t n = strlen(path);
+        memcpy(aside, path, n);
+        memcpy(aside + n, ".exec-", 6);
+        aside[n + 6] = (char)('0' + k / 10);
+        aside[n + 7] = (char)('0' + k % 10);
+        aside[n + 8] = 0;
+        if (!link(path, aside) && !unlink(path)) return open(path, flags, 0644);
+    }
+    return -1;
+}
+
+/* The first process to record writes PAB_TRACE_OUT; any other (exec'd or forked child) PAB_TRACE_OUT.<pid>.  A forked
+ * child opens its file at its first write (g_lazy), so a child that only execs leaves none behind. */
 static int open_output(bool child) {
     static char path[PAB_TRACE_CMDLINE_MAX + 32];
     static char head[sizeof(pab_trace2_header) + 2 * PAB_TRACE_CMDLINE_MAX + 512];
-    int flags = O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC;
-    g_fd = child ? -1 : open(g_base, flags, 0644);
+    memcpy(path, g_base, strlen(g_base) + 1);
+    g_fd = child ? -1 : claim(path);
     if (g_fd < 0) {
         path_with_pid(path, g_base, (uint32_t)getpid());
-        g_fd = open(path, flags, 0644);
+        g_fd = claim(path);
     }
     if (g_fd < 0) { say("pab-record: cannot create the trace file (PAB_TRACE_OUT); not recording\n"); return -1; }
-    g_t0 = now_ns();
     pab_trace2_header h = {.version = PAB_TRACE_VERSION, .page_size = (uint32_t)sysconf(_SC_PAGESIZE),
                            .pid = (uint32_t)getpid(), .ppid = (uint32_t)getppid(), .t0_ns = g_t0,
-                           .t0_realtime_ns = clock_ns(CLOCK_REALTIME), .seq0 = atomic_load(&g_seq),
-                           .chunk_bytes = CHUNK_BYTES};
+                           .t0_realtime_ns = g_t0_real, .seq0 = g_seq0, .chunk_bytes = CHUNK_BYTES};
     memcpy(h.magic, PAB_TRACE_MAGIC, 8);
     memset(head, 0, sizeof head);
     describe(&h, head + sizeof h);
@@ -211,6 +240,13 @@ static int open_output(bool child) {
     return 0;
 }
 
+/* Where this process's recording starts: its first sequence number and its clocks. */
+static void start_here(void) {
+    g_t0 = now_ns();
+    g_t0_real = clock_ns(CLOCK_REALTIME);
+    g_seq0 = atomic_load(&g_seq);
+}
+
 /* ---- buffers */
 static void flush_locked(tbuf *b, bool own) {
     uint64_t pub = atomic_load_explicit(&b->pub, memory_order_acquire);
@@ -220,7 +256,7 @@ static void flush_locked(tbuf *b, bool own) {
         b->flags = 0;
     }
     if (own) { /* the owner starts over; its encoder state carries on into the next chunk */
-        b->pos = b->events = b->done_bytes = b->done_events = 0;
+        b->done_bytes = b->done_events = 0;
         atomic_store_explicit(&b->pub, 0, memory_order_release);
     } else {
         b->done_bytes = (uint32_t)pub;
@@ -268,7 +304,7 @@ static tbuf *attach(void) {
         g_bufs = b;
     }
     b->in_use = true;
-    b->pos = b->events = b->done_bytes = b->done_events = 0;
+    b->done_bytes = b->done_events = 0;
     atomic_store(&b->pub, 0);
     b->codec = (pab_codec){0, 0};
     b->tid = gettid_();
@@ -296,11 +332,13 @@ static void write_alone(const uint8_t *p, const uint8_t *end) {
 
 static void attention(tbuf *b);
 
+static inline uint32_t pos_of(const tbuf *b) { return (uint32_t)atomic_load_explicit(&b->pub, memory_order_relaxed); }
+
 static inline void commit(tbuf *b, uint8_t *w) {
-    b->pos = (uint32_t)(w - b->data);
-    b->events++;
-    atomic_store_explicit(&b->pub, (uint64_t)b->events << 32 | b->pos, memory_order_release);
-    if (unlikely(b->pos > CHUNK_LIMIT || atomic_load_explicit(&g_attn, memory_order_relaxed))) attention(b);
+    uint32_t pos = (uint32_t)(w - b->data);
+    uint64_t events = (atomic_load_explicit(&b->pub, memory_order_relaxed) >> 32) + 1;
+    atomic_store_explicit(&b->pub, events << 32 | pos, memory_order_release);
+    if (unlikely(pos > CHUNK_LIMIT || atomic_load_explicit(&g_attn, memory_order_relaxed))) attention(b);
 }
 
 /* ENCODE(b, codec, w, expr): runs expr writing at w with the thread's codec, into its buffer or a chunk alone. */
@@ -310,7 +348,7 @@ static inline void commit(tbuf *b, uint8_t *w) {
         if (unlikely(!b_)) b_ = slow_buf();                                   \
         if (__builtin_expect(b_ != NULL, 1)) {                                \
             pab_codec *codec = &b_->codec;                                    \
-            uint8_t *w = b_->data + b_->pos;                                  \
+            uint8_t *w = b_->data + pos_of(b_);                               \
             commit(b_, (expr));                                               \
         } else {                                                              \
             uint8_t one_[PAB_EV_MAX], *w = one_;                              \
@@ -331,7 +369,7 @@ static void put_mark(const char *name, unsigned len) {
 }
 
 static void attention(tbuf *b) {
-    if (b->pos > CHUNK_LIMIT) { t_busy++; flush_own(b); t_busy--; }
+    if (pos_of(b) > CHUNK_LIMIT) { t_busy++; flush_own(b); t_busy--; }
     if ((atomic_load(&g_attn) & ATTN_SIGNAL) && (atomic_fetch_and(&g_attn, ~ATTN_SIGNAL) & ATTN_SIGNAL)) {
         t_busy++;
         put_mark("signal", 6);
@@ -386,7 +424,7 @@ static void fork_parent(void) { unlock(&g_io_lock); unlock(&g_list_lock); }
 static void fork_child(void) {
     /* What the buffers hold belongs to the parent, which writes it; only this thread lives on. */
     for (tbuf *b = g_bufs; b; b = b->next) {
-        b->pos = b->events = b->done_bytes = b->done_events = 0;
+        b->done_bytes = b->done_events = 0;
         atomic_store(&b->pub, 0);
         atomic_flag_clear(&b->lock);
         b->in_use = b == t_buf;
@@ -399,9 +437,10 @@ static void fork_child(void) {
     g_out = (__typeof__(g_out)){0};
     if (g_fd >= 0) close(g_fd);
     g_fd = -1;
+    g_lazy = atomic_load(&g_state) == ST_ON;
+    start_here();
     unlock(&g_io_lock);
     unlock(&g_list_lock);
-    if (atomic_load(&g_state) == ST_ON && open_output(true)) atomic_store(&g_state, ST_OFF);
 }
 
 static void resolve(void) {
@@ -425,6 +464,7 @@ static void init(void) {
     int st = ST_OFF;
     if (out && *out && strlen(out) < sizeof g_base - 32 && real.malloc && real.free) {
         memcpy(g_base, out, strlen(out) + 1);
+        start_here();
         if (!pthread_key_create(&g_key, thread_done) && !pthread_atfork(fork_prepare, fork_parent, fork_child) &&
             !open_output(false)) {
             st = ST_ON;

@@ -1,5 +1,6 @@
 /* trace_codec.h — the bytes of one version-2 event (bench/trace/README.md), written by the recorder and read by the
- * loader: an op byte, a sequence delta, block addresses as zigzag deltas in 8-byte units, sizes as varints. */
+ * loader: an op byte, a sequence delta, block addresses as zigzag deltas in 8-byte units, sizes; every number a
+ * prefix varint (its length in the first byte's trailing ones), written without a data-dependent branch. */
 #ifndef PAB_TRACE_CODEC_H
 #define PAB_TRACE_CODEC_H
 
@@ -12,15 +13,26 @@
 #define PAB_EV_RAW1 0x20u  /* the (first) address is not a multiple of 8: its delta is in bytes */
 #define PAB_EV_RAW2 0x40u  /* realloc: the result is not a multiple of 8 */
 #define PAB_EV_NEW 0x80u   /* realloc: the block given is NULL (no first address; the result is against the last) */
-#define PAB_EV_MAX 80u     /* the most bytes one event takes (a mark of 47 bytes) */
+#define PAB_EV_MAX 80u     /* the most bytes one event writes, 8 past its end included (a mark of 47 bytes) */
 
 /* Per thread, carried from chunk to chunk (reset where a chunk says PAB_CHUNK_FIRST). */
 typedef struct { uint64_t seq, addr; } pab_codec;
 
+/* A number of 7*n bits in n bytes (n = 1..8): n-1 one bits, a zero, the value, little-endian; 0xff + 8 bytes above.
+ * Always stores 8 bytes (the writer leaves that much room past an event). */
 static inline uint8_t *pab_put_uv(uint8_t *w, uint64_t v) {
-    while (v >= 0x80) { *w++ = (uint8_t)(v | 0x80); v >>= 7; }
-    *w++ = (uint8_t)v;
-    return w;
+    if (__builtin_expect(v >> 56 != 0, 0)) {
+        *w = 0xff;
+        memcpy(w + 1, &v, 8);
+        return w + 9;
+    }
+    static const uint8_t bytes[64] = {1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4,
+                                      4, 4, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8,
+                                      8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8}; /* by the top bit's index */
+    unsigned n = bytes[63 - __builtin_clzll(v | 1)];
+    uint64_t x = v << n | ((1ULL << (n - 1)) - 1);
+    memcpy(w, &x, 8);
+    return w + n;
 }
 static inline uint64_t pab_zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t pab_unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
@@ -95,13 +107,21 @@ typedef struct {
 
 static inline int pab_get_uv(const uint8_t **pp, const uint8_t *end, uint64_t *v) {
     const uint8_t *p = *pp;
-    uint64_t x = 0;
-    for (unsigned shift = 0; p < end && shift < 64; shift += 7) {
-        uint8_t b = *p++;
-        x |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) { *pp = p; *v = x; return 0; }
+    if (p >= end) return -1;
+    if (*p == 0xff) {
+        if (end - p < 9) return -1;
+        memcpy(v, p + 1, 8);
+        *pp = p + 9;
+        return 0;
     }
-    return -1;
+    unsigned n = (unsigned)__builtin_ctz(~(unsigned)*p) + 1;
+    if (end - p < (long)n) return -1;
+    uint64_t x = 0;
+    memcpy(&x, p, end - p >= 8 ? 8 : n);
+    if (n < 8) x &= (1ULL << (8 * n)) - 1;
+    *v = x >> n;
+    *pp = p + n;
+    return 0;
 }
 
 static inline int pab_get_addr(const uint8_t **pp, const uint8_t *end, bool raw, uint64_t prev, uint64_t *a) {

@@ -3,6 +3,7 @@
 import argparse
 import datetime
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -117,15 +118,19 @@ def _overhead(cmd, out, mark_signal, n):
                   "wall_ratio": round(ratio(1), 4), "cpu_ratio": round(ratio(2), 4)}
 
 
+_OTHER = re.compile(r"^(\d+|\d+\.exec-\d+|exec-\d+)$")
+
+
 def _children(out):
-    """Traces of the recorded program's child processes: OUT.<pid>, as the recorder names them."""
+    """The recording's other traces, as the recorder names them: OUT.<pid> (a child process), OUT.exec-N (what this
+    process was before it exec'd the program that wrote OUT) and OUT.<pid>.exec-N."""
     d, base = os.path.split(os.path.abspath(out))
-    return sorted(os.path.join(d, n) for n in os.listdir(d) if n.startswith(base + ".") and n[len(base) + 1:].isdigit())
+    return sorted(os.path.join(d, n) for n in os.listdir(d) if n.startswith(base + ".") and _OTHER.match(n[len(base) + 1:]))
 
 
-def _child_name(out, pid):
+def _child_name(out, suffix):
     stem = out[:-5] if out.endswith(".pabt") else out
-    return f"{stem}.{pid}.pabt"
+    return f"{stem}.{suffix}.pabt"
 
 
 def _python_advice(cmd):
@@ -157,10 +162,11 @@ def run(args):
     print(f"recorded {t['calls'] - t['mark_count']} calls, {t['mark_count']} marks, {t['threads']} threads in "
           f"{wall:.2f} s -> {out} ({size / 2**20:.1f} MiB, {trace.bytes_per_event(t):.1f} B/call)")
     for path in _children(out):
-        child = _child_name(out, path.rsplit(".", 1)[1])
+        child = _child_name(out, path[len(os.path.abspath(out)) + 1:])
         os.rename(path, child)
         c = trace.info(child, peek=True)
-        print(f"  child process {c['pid']}: {c['calls']} calls -> {child}")
+        what = "before it exec'd" if "exec-" in child else "child process"
+        print(f"  {what} (pid {c['pid']}, {' '.join(c['cmdline'])[:60]}): {c['calls']} calls -> {child}")
     if overhead:
         print(f"recorder overhead: {overhead['wall_ratio']:.2f}x wall, {overhead['cpu_ratio']:.2f}x CPU "
               f"(median of {n} interleaved pairs)")
