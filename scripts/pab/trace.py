@@ -54,3 +54,15 @@ def info(path, bands=(), peek=False):
 def bytes_per_event(t):
     n = t.get("events", t.get("calls", 0))
     return t["file_bytes"] / n if n else 0.0
+
+
+def resolve_layer(workload, params):
+    """replay's layer=recorded (its default) as the layer the trace was recorded with, so a run's params cell names
+    the layer that ran; other workloads, an explicit layer or a trace that does not load are left as they are."""
+    if workload != "replay" or params.get("layer", "recorded") != "recorded" or not params.get("trace"):
+        return params
+    try:
+        layer = info(params["trace"], peek=True)["layer"]
+    except UsageError:
+        return params
+    return dict(params, layer="pymalloc" if layer == "pymalloc" else "malloc")

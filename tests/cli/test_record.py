@@ -118,6 +118,16 @@ class RecordReplay(unittest.TestCase):
             self.assertFalse(b.get("error_occurred"), b.get("error_message"))
             self.assertEqual((b["live_peak_bytes"], b["label"]), (t["live_peak_bytes"], "exit"))
 
+    def test_run_names_the_layer_that_ran(self):
+        out = os.path.join(self.dir, "runs")
+        p = pyalloc("run", "--workloads", "replay", "--param", f"trace={self.py}", "--preset", "quick", "--configs",
+                    "glibc", "--rounds", "1", "--out", out)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(out, "latest", "results.csv")) as f:
+            text = f.read()
+        self.assertIn("layer=malloc;mark=exit;thread_mode=recorded", text)  # layer=recorded, resolved from the trace
+        self.assertNotIn("layer=recorded", text)
+
     def test_python_under_pymalloc(self):
         out = os.path.join(self.dir, "pym.pabt")
         p = pyalloc("record", "--out", out, "--", "/usr/bin/python3", "-c", SNIPPET, env={"PYTHONMALLOC": ""})
