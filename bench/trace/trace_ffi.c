@@ -43,28 +43,18 @@ static void marks(pab_json *j, const pab_trace *t) {
     pab_json_raw(j, "], ");
 }
 
-static void counts(pab_json *j, const pab_trace *t, const uint64_t *limits, size_t nlimits) {
-    uint64_t ops[PAB_OP_COUNT] = {0}, sizes[65] = {0};
-    if (nlimits > 64) nlimits = 64;
-    for (uint64_t i = 0; i < t->h.events; i++) {
-        const pab_trace_rec *r = &t->rec[i];
-        ops[r->op]++;
-        if (r->op == PAB_OP_FREE || (r->op == PAB_OP_REALLOC && !r->size)) continue;
-        size_t b = 0;
-        while (b < nlimits && r->size > limits[b]) b++;
-        sizes[b]++;
-    }
+static void counts(pab_json *j, const pab_trace_counts *c) {
     pab_json_raw(j, "\"ops\": {");
     for (int op = 1, first = 1; op < PAB_OP_COUNT; op++)
-        if (ops[op]) {
+        if (c->ops[op]) {
             if (!first) pab_json_raw(j, ", ");
-            pab_json_ku(j, pab_trace_op_names[op], ops[op], true);
+            pab_json_ku(j, pab_trace_op_names[op], c->ops[op], true);
             first = 0;
         }
     pab_json_raw(j, "}, \"sizes\": [");
-    for (size_t b = 0; b <= nlimits; b++) {
+    for (size_t b = 0; b <= c->nlimits; b++) {
         char n[24];
-        snprintf(n, sizeof n, "%s%llu", b ? ", " : "", (unsigned long long)sizes[b]);
+        snprintf(n, sizeof n, "%s%llu", b ? ", " : "", (unsigned long long)c->sizes[b]);
         pab_json_raw(j, n);
     }
     pab_json_raw(j, "], ");
@@ -74,7 +64,8 @@ int pab_trace_summary_json(const char *path, bool peek, const uint64_t *limits, 
                            size_t len, size_t *need) {
     pab_trace t;
     char err[512];
-    if ((peek ? pab_trace_peek : pab_trace_load)(path, &t, err, sizeof err)) {
+    pab_trace_counts c = {.limits = limits, .nlimits = nlimits < 64 ? nlimits : 64};
+    if (peek ? pab_trace_peek(path, &t, err, sizeof err) : pab_trace_count(path, &t, &c, err, sizeof err)) {
         snprintf(buf, len, "%s", err);
         return -1;
     }
@@ -109,7 +100,7 @@ int pab_trace_summary_json(const char *path, bool peek, const uint64_t *limits, 
     pab_json_ku(&j, peek ? "calls" : "events", h->events, false); /* a peek counts marks with the calls */
     if (!peek) {
         marks(&j, &t);
-        counts(&j, &t, limits, nlimits);
+        counts(&j, &c);
     }
     pab_json_raw(&j, "\"note\": ");
     pab_json_raw(&j, h->note[0] == '{' ? h->note : "null"); /* written by `pyalloc record` as one JSON object */

@@ -86,8 +86,17 @@ int pab_trace_check_records(const pab_trace *t, char *err, size_t errlen, const 
     return 0;
 }
 
+void pab_trace_counts_add(pab_trace_counts *c, const pab_trace_rec *r) {
+    c->ops[r->op < PAB_OP_COUNT ? r->op : 0]++;
+    if (r->op == PAB_OP_FREE || (r->op == PAB_OP_REALLOC && !r->size)) return;
+    size_t b = 0, n = c->nlimits < 64 ? c->nlimits : 64;
+    while (b < n && r->size > c->limits[b]) b++;
+    c->sizes[b]++;
+}
+
 /* ---- version 1: a header and fixed records, as replay keeps them */
-static int load_v1(const char *base, size_t len, pab_trace *t, char *err, size_t errlen, const char *path) {
+static int load_v1(const char *base, size_t len, pab_trace *t, pab_trace_counts *count, char *err, size_t errlen,
+                   const char *path) {
     pab_trace1_header h;
     if (len < sizeof h) return fail(err, errlen, "%s: truncated trace header", path);
     memcpy(&h, base, sizeof h);
@@ -115,7 +124,10 @@ static int load_v1(const char *base, size_t len, pab_trace *t, char *err, size_t
     memcpy(t->rec_map, base + h.header_size, h.events * sizeof(pab_trace_rec));
     t->rec = t->rec_map;
     if (set_strings(t, s, n)) return fail(err, errlen, "%s: out of memory", path);
-    return pab_trace_check_records(t, err, errlen, path);
+    int rc = pab_trace_check_records(t, err, errlen, path);
+    for (uint64_t i = 0; !rc && count && i < h.events; i++) pab_trace_counts_add(count, &t->rec[i]);
+    if (count) t->rec = NULL;
+    return rc;
 }
 
 /* ---- version 2: index the chunks, group them by thread, merge the threads by sequence number */
@@ -353,7 +365,8 @@ static void v2_free(v2 *f) {
     pab_mvec_free(&f->tids);
 }
 
-static int load_v2(const char *base, size_t len, pab_trace *t, bool decode, char *err, size_t errlen, const char *path) {
+static int load_v2(const char *base, size_t len, pab_trace *t, bool decode, pab_trace_counts *count, char *err,
+                   size_t errlen, const char *path) {
     v2 f = {.base = base, .path = path, .len = len, .err = err, .errlen = errlen};
     int rc = v2_header(&f);
     if (!rc) rc = v2_index(&f);
@@ -368,19 +381,19 @@ static int load_v2(const char *base, size_t len, pab_trace *t, bool decode, char
         v2_free(&f);
         return rc;
     }
-    if (!rc && !(r = pab_renamer_new(f.chunk_events))) rc = fail(err, errlen, "%s: out of memory", path);
+    if (!rc && !(r = pab_renamer_new(f.chunk_events, count))) rc = fail(err, errlen, "%s: out of memory", path);
     if (!rc) rc = v2_merge(&f, r, &seen, &first, &last);
     if (!rc) rc = pab_renamer_finish(r, t);
     if (!rc) rc = v2_finish(&f, t, seen, first, last);
     pab_renamer_delete(r);
     v2_free(&f);
 #ifdef PAB_DEBUG
-    if (!rc) PAB_ASSERT(pab_trace_check_records(t, err, errlen, path) == 0);
+    if (!rc && t->rec) PAB_ASSERT(pab_trace_check_records(t, err, errlen, path) == 0);
 #endif
     return rc;
 }
 
-static int open_trace(const char *path, pab_trace *t, bool decode, char *err, size_t errlen) {
+static int open_trace(const char *path, pab_trace *t, bool decode, pab_trace_counts *count, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail(err, errlen, "%s: %s", path, strerror(errno));
@@ -394,8 +407,8 @@ static int open_trace(const char *path, pab_trace *t, bool decode, char *err, si
     uint32_t version = 0;
     int rc;
     if (len < 12 || memcmp(base, PAB_TRACE_MAGIC, 8)) rc = fail(err, errlen, "%s: not a pyalloc trace (bad magic)", path);
-    else if (memcpy(&version, base + 8, 4), version == 1) rc = load_v1(base, len, t, err, errlen, path);
-    else if (version == 2) rc = load_v2(base, len, t, decode, err, errlen, path);
+    else if (memcpy(&version, base + 8, 4), version == 1) rc = load_v1(base, len, t, count, err, errlen, path);
+    else if (version == 2) rc = load_v2(base, len, t, decode, count, err, errlen, path);
     else rc = fail(err, errlen, "%s: trace version %u, this build reads 1 and 2", path, version);
     if (base) munmap((void *)base, len);
     t->h.file_bytes = len;
@@ -403,8 +416,15 @@ static int open_trace(const char *path, pab_trace *t, bool decode, char *err, si
     return rc;
 }
 
-int pab_trace_load(const char *path, pab_trace *t, char *err, size_t errlen) { return open_trace(path, t, true, err, errlen); }
-int pab_trace_peek(const char *path, pab_trace *t, char *err, size_t errlen) { return open_trace(path, t, false, err, errlen); }
+int pab_trace_load(const char *path, pab_trace *t, char *err, size_t errlen) {
+    return open_trace(path, t, true, NULL, err, errlen);
+}
+int pab_trace_peek(const char *path, pab_trace *t, char *err, size_t errlen) {
+    return open_trace(path, t, false, NULL, err, errlen);
+}
+int pab_trace_count(const char *path, pab_trace *t, pab_trace_counts *c, char *err, size_t errlen) {
+    return open_trace(path, t, true, c, err, errlen);
+}
 
 void pab_trace_unload(pab_trace *t) {
     if (t->rec_map) munmap(t->rec_map, t->rec_len);

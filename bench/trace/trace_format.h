@@ -141,6 +141,19 @@ int pab_trace_load(const char *path, pab_trace *t, char *err, size_t errlen);
  * no records. */
 int pab_trace_peek(const char *path, pab_trace *t, char *err, size_t errlen);
 void pab_trace_unload(pab_trace *t);
+/* What a counting load gathers instead of keeping the records: calls per op, requests per size band (frees and
+ * realloc(p, 0) are not requests). */
+typedef struct pab_trace_counts {
+    const uint64_t *limits;   /* band upper bounds, ascending (at most 64); a request of s bytes is in the first
+                                 band with s <= limit, or in one more band above the last */
+    size_t nlimits;
+    uint64_t ops[PAB_OP_COUNT], sizes[65];
+} pab_trace_counts;
+void pab_trace_counts_add(pab_trace_counts *c, const pab_trace_rec *r);
+/* pab_trace_load that counts the records into c instead of keeping them (t->rec is NULL): what `trace-info` needs,
+ * in the memory of the live blocks only. */
+int pab_trace_count(const char *path, pab_trace *t, pab_trace_counts *c, char *err, size_t errlen);
+
 /* The last mark named `name`, or NULL. */
 const pab_trace_mark *pab_trace_find_mark(const pab_trace *t, const char *name);
 /* The names of the trace's marks, ", "-separated, each once ("" when none). */

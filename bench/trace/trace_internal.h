@@ -46,7 +46,7 @@ typedef struct {
 } pab_item;
 
 typedef struct pab_renamer pab_renamer;
-pab_renamer *pab_renamer_new(uint64_t events_hint);
+pab_renamer *pab_renamer_new(uint64_t events_hint, pab_trace_counts *count_only); /* count_only: keep no records */
 int pab_renamer_add(pab_renamer *r, const pab_item *it);  /* 0, or -1 when out of memory or threads */
 /* Moves the records and marks into t (t->h.events, max_id, live and free counts, threads, marks). */
 int pab_renamer_finish(pab_renamer *r, pab_trace *t);

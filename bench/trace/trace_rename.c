@@ -11,19 +11,22 @@ typedef struct { uint32_t id; uint64_t size; bool valid; } pending; /* a moved r
 struct pab_renamer {
     pab_blocks *blocks;
     pab_mvec sizes, free_ids, recs, marks, streams; /* u64 per id; u32 ids; pab_trace_rec; pab_trace_mark; stream_state */
+    pab_trace_counts *counts;              /* count the records instead of keeping them */
+    uint64_t nrecs;
     uint32_t max_id, nthreads;
     int64_t live, peak;
     uint64_t live_blocks, unknown_frees, lost_frees;
 };
 typedef struct { pending pend; int32_t thread; } stream_state;
 
-pab_renamer *pab_renamer_new(uint64_t events_hint) {
+pab_renamer *pab_renamer_new(uint64_t events_hint, pab_trace_counts *count_only) {
     pab_mvec self = {0};
     if (pab_mvec_reserve(&self, sizeof(pab_renamer))) return NULL;
     pab_renamer *r = self.p;
     memset(r, 0, sizeof *r);
+    r->counts = count_only;
     if (!(r->blocks = pab_blocks_new()) || !pab_mvec_push(&r->sizes, sizeof(uint64_t)) /* id 0 */ ||
-        pab_mvec_reserve(&r->recs, (events_hint + 1024) * sizeof(pab_trace_rec))) {
+        (!count_only && pab_mvec_reserve(&r->recs, (events_hint + 1024) * sizeof(pab_trace_rec)))) {
         pab_renamer_delete(r);
         return NULL;
     }
@@ -81,9 +84,11 @@ static stream_state *stream_of(pab_renamer *r, uint32_t s, uint16_t *thread) {
 }
 
 static int emit(pab_renamer *r, unsigned op, uint16_t th, uint32_t id, uint32_t old, uint64_t size, unsigned al) {
-    pab_trace_rec *o = pab_mvec_push(&r->recs, sizeof *o);
-    if (!o) return -1;
-    *o = (pab_trace_rec){size, id, old, 0, th, (uint8_t)op, (uint8_t)al};
+    pab_trace_rec rec = {size, id, old, 0, th, (uint8_t)op, (uint8_t)al}, *o;
+    r->nrecs++;
+    if (r->counts) pab_trace_counts_add(r->counts, &rec);
+    else if ((o = pab_mvec_push(&r->recs, sizeof *o))) *o = rec;
+    else return -1;
     return 0;
 }
 
@@ -161,7 +166,7 @@ static int do_mark(pab_renamer *r, const pab_item *it, uint16_t th, stream_state
     if (!m) return -1;
     memcpy(m->name, it->name, it->name_len);
     m->name[it->name_len] = 0;
-    m->at = r->recs.len / sizeof(pab_trace_rec);
+    m->at = r->nrecs;
     m->live_bytes = (uint64_t)r->live;
     m->live_blocks = r->live_blocks;
     m->t_ns = it->t_ns;
@@ -185,7 +190,7 @@ int pab_renamer_add(pab_renamer *r, const pab_item *it) {
 }
 
 int pab_renamer_finish(pab_renamer *r, pab_trace *t) {
-    t->h.events = r->recs.len / sizeof(pab_trace_rec);
+    t->h.events = r->nrecs;
     t->h.max_id = r->max_id;
     t->h.threads = r->nthreads;
     t->h.live_peak_bytes = (uint64_t)r->peak;
@@ -193,7 +198,7 @@ int pab_renamer_finish(pab_renamer *r, pab_trace *t) {
     t->h.unknown_frees = r->unknown_frees;
     t->h.lost_frees = r->lost_frees;
     t->h.marks = (uint32_t)(r->marks.len / sizeof(pab_trace_mark));
-    t->rec = r->recs.p;
+    t->rec = r->counts ? NULL : r->recs.p;
     t->rec_map = r->recs.p;
     t->rec_len = r->recs.cap;
     r->recs = (pab_mvec){0};

@@ -197,6 +197,10 @@ static int setup(pab_ctx *c, void *state) {
     const char *path = pab_str(c, "trace");
     char err[512];
     if (!path || !*path) return pab_fail(c, "replay: give the trace file with --param trace=FILE (made by `pyalloc record`)");
+    if (pab_trace_peek(path, &s->t, err, sizeof err)) return pab_fail(c, "replay: %s", err);
+    uint64_t records = s->t.h.events * sizeof(pab_trace_rec) * (pab_choice(c, "thread_mode") == MODE_RECORDED ? 2 : 1);
+    pab_trace_unload(&s->t);
+    if (!pab_need(c, records, "the trace's records")) return -1; /* the thread plan copies them once */
     if (pab_trace_load(path, &s->t, err, sizeof err)) return pab_fail(c, "replay: %s", err);
     s->x.touch = pab_choice(c, "touch");
     if (find_mark(c, s, path) || choose_layer(c, s, path)) return -1;

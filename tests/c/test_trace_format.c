@@ -149,7 +149,12 @@ static pab_trace2_chunk *chunk_at(uint8_t *f, size_t off) { return (pab_trace2_c
 static size_t first_chunk(void) { return ((pab_trace2_header *)file)->header_size; }
 static void foreign(uint8_t *f) { memcpy(f, "#!/bin/sh\necho this is not a trace\n", 36); }
 static void new_version(uint8_t *f) { ((pab_trace2_header *)f)->version = 9; }
-static void end_totals(uint8_t *f) { ((pab_trace2_end *)(f + cut_at + sizeof(pab_trace2_chunk)))->events++; }
+static void end_totals(uint8_t *f) { /* chunks are not aligned in the file */
+    pab_trace2_end e;
+    memcpy(&e, f + cut_at + sizeof(pab_trace2_chunk), sizeof e);
+    e.events++;
+    memcpy(f + cut_at + sizeof(pab_trace2_chunk), &e, sizeof e);
+}
 static void bad_op(uint8_t *f) { f[first_chunk() + sizeof(pab_trace2_chunk)] = 12; }
 static void no_start(uint8_t *f) { chunk_at(f, first_chunk())->flags = 0; }
 static void bad_magic(uint8_t *f) { chunk_at(f, first_chunk())->magic = 0x41414141; }

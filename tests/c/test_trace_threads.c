@@ -54,12 +54,22 @@ static int load(const char *name, pab_trace *t) {
     return rc;
 }
 
+/* An ASan build of pyalloc-bench cannot be recorded (ASan must come first and serves malloc itself): there the
+ * replays run unrecorded, for the sanitizer's sake, and the checks of their traces are skipped. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RECORDED 0
+#else
+#define RECORDED 1
+#endif
+
 /* Replays the program's trace with pyalloc-bench under the recorder; the replay's own trace is `name`. */
 static void replay(const char *build, const char *mode, const char *name) {
-    int rc = sh("cd %s && PAB_TRACE_OUT=%s/%s LD_PRELOAD=%s/bench/libpab-record.so %s/bench/pyalloc-bench "
+    char rec[1024] = "";
+    if (RECORDED) snprintf(rec, sizeof rec, "PAB_TRACE_OUT=%s/%s LD_PRELOAD=%s/bench/libpab-record.so", dir, name, build);
+    int rc = sh("cd %s && %s %s/bench/pyalloc-bench "
                 "--pab_workload=replay --pab_param=trace=%s/prog.pabt --pab_param=thread_mode=%s --pab_param=mark=done "
                 "--pab_cycles=1 --pab_warmup=0 --benchmark_format=json > %s/%s.json 2>&1",
-                dir, dir, name, build, build, dir, mode, dir, name);
+                dir, rec, build, dir, mode, dir, name);
     CHECK(rc == 0, "replay thread_mode=%s failed: %d", mode, rc);
     char json[512];
     snprintf(json, sizeof json, "grep -q '\"threads\": %s' %s/%s.json", strcmp(mode, "serial") ? "3" : "1", dir, name);
@@ -83,7 +93,7 @@ int main(void) {
 
     /* Each cycle (the instrumented one and one timed) replays every block: twice as many in the replay's trace. */
     replay(build, "recorded", "mt.pabt");
-    if (!load("mt.pabt", &t)) {
+    if (RECORDED && !load("mt.pabt", &t)) {
         h = handoffs(&t);
         CHECK(h.mallocs == 2 * PAB_PC_BLOCKS && h.frees == 2 * PAB_PC_BLOCKS && h.cross == h.frees && !h.unmatched &&
                   t.h.lost_frees == 0 && h.maker != h.freer,
@@ -93,7 +103,7 @@ int main(void) {
         pab_trace_unload(&t);
     }
     replay(build, "serial", "serial.pabt");
-    if (!load("serial.pabt", &t)) {
+    if (RECORDED && !load("serial.pabt", &t)) {
         h = handoffs(&t);
         CHECK(h.frees == 2 * PAB_PC_BLOCKS && h.cross == 0, "thread_mode=serial: %llu frees, %llu on another thread",
               (unsigned long long)h.frees, (unsigned long long)h.cross);
