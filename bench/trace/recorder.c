@@ -53,11 +53,13 @@ static struct {
     void *(*memalign)(size_t, size_t);
     void *(*valloc)(size_t);
     void *(*pvalloc)(size_t);
+    int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 } real;
 
 static _Atomic int g_state = ST_UNINIT;
 static _Atomic unsigned g_attn;
 static _Atomic uint64_t g_seq = 1;
+static _Atomic int g_multi;                 /* a second thread may exist: sequence numbers by atomic add */
 static uint64_t g_t0, g_t0_real, g_seq0;
 static int g_fd = -1;
 static bool g_lazy;                         /* a forked child: the file is made at the first write */
@@ -73,6 +75,7 @@ static _Atomic size_t g_boot_used;
 static TLS tbuf *t_buf;
 static TLS int t_busy;     /* inside the recorder, or inside the real allocator: forward, do not record */
 static TLS int t_gone;     /* the thread's buffer was returned at thread exit */
+static TLS uint8_t t_one[PAB_EV_MAX]; /* an event written alone (no stack frame for it on the fast path) */
 
 /* ---- tiny helpers that never allocate */
 static void lock(atomic_flag *f) { while (atomic_flag_test_and_set_explicit(f, memory_order_acquire)) sched_yield(); }
@@ -303,6 +306,7 @@ static tbuf *attach(void) {
         b->next = g_bufs;
         g_bufs = b;
     }
+    if (b != g_bufs || b->next) atomic_store(&g_multi, 1); /* a thread pthread_create did not make (raw clone) */
     b->in_use = true;
     b->done_bytes = b->done_events = 0;
     atomic_store(&b->pub, 0);
@@ -315,7 +319,7 @@ static tbuf *attach(void) {
 }
 
 /* The thread's buffer, made at its first event; NULL once the thread's exit returned it (or no memory). */
-static tbuf *slow_buf(void) {
+static __attribute__((noinline)) tbuf *slow_buf(void) {
     if (t_gone || atomic_load_explicit(&g_state, memory_order_relaxed) != ST_ON) return NULL;
     t_busy++;
     tbuf *b = attach();
@@ -324,13 +328,13 @@ static tbuf *slow_buf(void) {
 }
 
 /* An event without a buffer (the thread is exiting): a chunk of its own, decoded from a fresh state. */
-static void write_alone(const uint8_t *p, const uint8_t *end) {
+static __attribute__((noinline)) void write_alone(const uint8_t *p, const uint8_t *end) {
     t_busy++;
     write_chunk(PAB_CHUNK_DATA, gettid_(), PAB_CHUNK_FIRST, p, (uint32_t)(end - p), 1);
     t_busy--;
 }
 
-static void attention(tbuf *b);
+static __attribute__((noinline)) void attention(tbuf *b);
 
 static inline uint32_t pos_of(const tbuf *b) { return (uint32_t)atomic_load_explicit(&b->pub, memory_order_relaxed); }
 
@@ -351,13 +355,22 @@ static inline void commit(tbuf *b, uint8_t *w) {
             uint8_t *w = b_->data + pos_of(b_);                               \
             commit(b_, (expr));                                               \
         } else {                                                              \
-            uint8_t one_[PAB_EV_MAX], *w = one_;                              \
+            uint8_t *w = t_one;                                               \
             pab_codec c_ = {0, 0}, *codec = &c_;                              \
-            write_alone(one_, (expr));                                        \
+            write_alone(t_one, (expr));                                       \
         }                                                                     \
     } while (0)
 
-static inline uint64_t next_seq(void) { return atomic_fetch_add_explicit(&g_seq, 1, memory_order_relaxed); }
+/* While the process has one thread, a plain add (the atomic one costs as much as the rest of a call); from the
+ * moment it starts a second thread (pthread_create below, still alone), an atomic one. */
+static inline uint64_t next_seq(void) {
+    if (__builtin_expect(!atomic_load_explicit(&g_multi, memory_order_relaxed), 1)) {
+        uint64_t s = atomic_load_explicit(&g_seq, memory_order_relaxed);
+        atomic_store_explicit(&g_seq, s + 1, memory_order_relaxed);
+        return s;
+    }
+    return atomic_fetch_add_explicit(&g_seq, 1, memory_order_relaxed);
+}
 
 static void put_mark(const char *name, unsigned len) {
     uint64_t seq = next_seq(), t = now_ns() - g_t0;
@@ -435,6 +448,7 @@ static void fork_child(void) {
         t_buf->flags = PAB_CHUNK_FIRST | PAB_CHUNK_NEW_THREAD;
     }
     g_out = (__typeof__(g_out)){0};
+    atomic_store(&g_multi, 0); /* only this thread lives on */
     if (g_fd >= 0) close(g_fd);
     g_fd = -1;
     g_lazy = atomic_load(&g_state) == ST_ON;
@@ -453,6 +467,16 @@ static void resolve(void) {
     real.memalign = dlsym(RTLD_NEXT, "memalign");
     real.valloc = dlsym(RTLD_NEXT, "valloc");
     real.pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+    real.pthread_create = dlsym(RTLD_NEXT, "pthread_create");
+}
+
+/* More than one thread now?  (Threads made before the recorder started: other libraries' constructors.) */
+static bool threads_running(void) {
+    static char status[4096];
+    uint16_t n = read_file("/proc/self/status", status, sizeof status - 1);
+    status[n] = 0;
+    const char *t = strstr(status, "\nThreads:");
+    return !t || atoi(t + 9) != 1;
 }
 
 static void init(void) {
@@ -465,6 +489,7 @@ static void init(void) {
     if (out && *out && strlen(out) < sizeof g_base - 32 && real.malloc && real.free) {
         memcpy(g_base, out, strlen(out) + 1);
         start_here();
+        atomic_store(&g_multi, threads_running());
         if (!pthread_key_create(&g_key, thread_done) && !pthread_atfork(fork_prepare, fork_parent, fork_child) &&
             !open_output(false)) {
             st = ST_ON;
@@ -490,16 +515,26 @@ __attribute__((destructor)) static void pab_record_stop(void) {
     t_busy--;
 }
 
+/* The one place a second thread comes from: the process is still single-threaded here, so the switch to atomic
+ * sequence numbers races with no one. */
+int pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg) {
+    if (unlikely(!real.pthread_create)) { init(); if (!real.pthread_create) return EAGAIN; }
+    atomic_store(&g_multi, 1);
+    return real.pthread_create(t, a, fn, arg);
+}
+
 /* ---- the hooks.  The sequence number of a call that gives a block up is taken before the real call, of one
  * that gets a block after it, so seq order never shows a block in two hands. */
 static inline bool recording(void) {
-    if (unlikely(atomic_load_explicit(&g_state, memory_order_relaxed) == ST_UNINIT)) init();
+    int st = atomic_load_explicit(&g_state, memory_order_relaxed);
+    if (__builtin_expect(st == ST_ON, 1)) return !t_busy;
+    if (st == ST_UNINIT) init();
     return !t_busy && atomic_load_explicit(&g_state, memory_order_relaxed) == ST_ON;
 }
 
 #define FORWARD(expr) (t_busy++, __extension__({ __typeof__(expr) r_ = (expr); t_busy--; r_; }))
 
-static inline void log_alloc(unsigned op, const void *p, uint64_t size, unsigned align_log2) {
+static inline __attribute__((always_inline)) void log_alloc(unsigned op, const void *p, uint64_t size, unsigned align_log2) {
     uint64_t seq = next_seq();
     ENCODE(pab_enc_alloc(w, codec, op, seq, (uintptr_t)p, size, align_log2));
 }

@@ -15,12 +15,15 @@
 #define PAB_EV_NEW 0x80u   /* realloc: the block given is NULL (no first address; the result is against the last) */
 #define PAB_EV_MAX 80u     /* the most bytes one event writes, 8 past its end included (a mark of 47 bytes) */
 
+/* The encoders sit on the recorder's hot path: always inlined. */
+#define PAB_ENC static inline __attribute__((always_inline))
+
 /* Per thread, carried from chunk to chunk (reset where a chunk says PAB_CHUNK_FIRST). */
 typedef struct { uint64_t seq, addr; } pab_codec;
 
 /* A number of 7*n bits in n bytes (n = 1..8): n-1 one bits, a zero, the value, little-endian; 0xff + 8 bytes above.
  * Always stores 8 bytes (the writer leaves that much room past an event). */
-static inline uint8_t *pab_put_uv(uint8_t *w, uint64_t v) {
+PAB_ENC uint8_t *pab_put_uv(uint8_t *w, uint64_t v) {
     if (__builtin_expect(v >> 56 != 0, 0)) {
         *w = 0xff;
         memcpy(w + 1, &v, 8);
@@ -34,16 +37,16 @@ static inline uint8_t *pab_put_uv(uint8_t *w, uint64_t v) {
     memcpy(w, &x, 8);
     return w + n;
 }
-static inline uint64_t pab_zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+PAB_ENC uint64_t pab_zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static inline int64_t pab_unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 /* An address against the previous one: 8-byte units when aligned (every allocator's common case), else bytes. */
-static inline uint8_t *pab_put_addr(uint8_t *w, uint8_t *op, unsigned raw_flag, uint64_t prev, uint64_t a) {
+PAB_ENC uint8_t *pab_put_addr(uint8_t *w, uint8_t *op, unsigned raw_flag, uint64_t prev, uint64_t a) {
     if (a & 7) { *op |= (uint8_t)raw_flag; return pab_put_uv(w, pab_zz((int64_t)(a - prev))); }
     return pab_put_uv(w, pab_zz((int64_t)((a >> 3) - (prev >> 3))));
 }
 
-static inline uint8_t *pab_put_head(uint8_t *w, pab_codec *s, unsigned op, uint64_t seq) {
+PAB_ENC uint8_t *pab_put_head(uint8_t *w, pab_codec *s, unsigned op, uint64_t seq) {
     uint64_t d = seq - s->seq;
     s->seq = seq;
     *w = (uint8_t)op;
@@ -53,7 +56,7 @@ static inline uint8_t *pab_put_head(uint8_t *w, pab_codec *s, unsigned op, uint6
 }
 
 /* Each returns the end of what it wrote (at most PAB_EV_MAX bytes). */
-static inline uint8_t *pab_enc_alloc(uint8_t *w, pab_codec *s, unsigned op, uint64_t seq, uint64_t addr,
+PAB_ENC uint8_t *pab_enc_alloc(uint8_t *w, pab_codec *s, unsigned op, uint64_t seq, uint64_t addr,
                                      uint64_t size, unsigned align_log2) {
     uint8_t *op_byte = w;
     w = pab_put_head(w, s, op, seq);
@@ -64,7 +67,7 @@ static inline uint8_t *pab_enc_alloc(uint8_t *w, pab_codec *s, unsigned op, uint
     return w;
 }
 
-static inline uint8_t *pab_enc_free(uint8_t *w, pab_codec *s, uint64_t seq, uint64_t addr) {
+PAB_ENC uint8_t *pab_enc_free(uint8_t *w, pab_codec *s, uint64_t seq, uint64_t addr) {
     uint8_t *op_byte = w;
     w = pab_put_head(w, s, PAB_OP_FREE, seq);
     w = pab_put_addr(w, op_byte, PAB_EV_RAW1, s->addr, addr);
@@ -74,7 +77,7 @@ static inline uint8_t *pab_enc_free(uint8_t *w, pab_codec *s, uint64_t seq, uint
 
 /* seq: taken before the call (the old block is given up there); seq2: after it, only when the result is a new
  * block (q != 0, q != old), which is when another thread could have been handed `old` in between. */
-static inline uint8_t *pab_enc_realloc(uint8_t *w, pab_codec *s, uint64_t seq, uint64_t seq2, uint64_t old,
+PAB_ENC uint8_t *pab_enc_realloc(uint8_t *w, pab_codec *s, uint64_t seq, uint64_t seq2, uint64_t old,
                                        uint64_t q, uint64_t size) {
     uint8_t *op_byte = w;
     w = pab_put_head(w, s, PAB_OP_REALLOC, seq);
@@ -90,7 +93,7 @@ static inline uint8_t *pab_enc_realloc(uint8_t *w, pab_codec *s, uint64_t seq, u
     return w;
 }
 
-static inline uint8_t *pab_enc_mark(uint8_t *w, pab_codec *s, uint64_t seq, const char *name, unsigned len,
+PAB_ENC uint8_t *pab_enc_mark(uint8_t *w, pab_codec *s, uint64_t seq, const char *name, unsigned len,
                                     uint64_t t_ns) {
     w = pab_put_head(w, s, PAB_OP_MARK, seq);
     *w++ = (uint8_t)len;
