@@ -30,6 +30,9 @@ static const pab_param params[] = {
      "through the pymalloc model (a trace recorded under PYTHONMALLOC=malloc)", 0, 0},
     {"thread_mode", PAB_P_ENUM, "recorded", "recorded|serial",
      "recorded: each recorded thread on its own thread, cross-thread frees in order; serial: all on one thread", 0, 0},
+    {"window", PAB_P_INT, "4096", NULL,
+     "thread_mode=recorded: how many calls a thread may run ahead of the recorded interleaving (about two windows); "
+     "0: no bound, only cross-thread frees wait (glibc's trace_run)", 0, 1u << 30},
     {NULL},
 };
 
@@ -209,7 +212,7 @@ static int setup(pab_ctx *c, void *state) {
         if (s->t.h.threads > REPLAY_MAX_THREADS)
             return pab_fail(c, "replay: %s has %u threads; thread_mode=recorded replays at most %d (use thread_mode=serial)",
                             path, s->t.h.threads, REPLAY_MAX_THREADS);
-        if (!(s->mt = replay_mt_plan(c, &s->t, s->mark_at))) return -1;
+        if (!(s->mt = replay_mt_plan(c, &s->t, s->mark_at, (uint64_t)pab_int(c, "window")))) return -1;
         s->max_id = replay_mt_max_id(s->mt);
         munmap(s->t.rec_map, s->t.rec_len); /* the plan holds its own copy of the records, thread by thread */
         s->t.rec_map = NULL;

@@ -29,7 +29,7 @@ int replay_drop(struct rx *x, uint32_t id, struct pab_tally *t);              /*
 /* thread_mode=recorded: the plan (per-thread records, sync points) and the threads, made in set-up. */
 struct replay_mt;
 /* The plan: NULL after pab_fail.  Ids are renamed so a slot is only ever reused by the thread that freed it. */
-struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_at);
+struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_at, uint64_t window);
 uint64_t replay_mt_max_id(const struct replay_mt *m);             /* the renamed ids are 1 .. this */
 int replay_mt_start(pab_ctx *c, struct replay_mt *m, const struct rx *proto); /* the threads; 0 or -1 */
 int replay_mt_cycle(pab_ctx *c, struct replay_mt *m, struct pab_tally *t);    /* calls pab_freed at the mark */

@@ -18,6 +18,7 @@ struct worker {
     struct rx x;
     pab_trace_rec *rec;
     struct dep *dep;
+    uint64_t *seen;       /* per thread: the progress this one last read there (a sync point below it costs nothing) */
     uint64_t n, ndep, di, mark_at;
     struct pab_tally tally;
     int rc;
@@ -105,61 +106,113 @@ static int rename_rec(struct pools *p, uint32_t *map, pab_trace_rec *r) {
     return 0;
 }
 
-struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_at) {
+/* One pass over the records in global order, twice: first counting records and sync points per thread, then
+ * (fill) writing them.  Sync points: a free or realloc of another thread's block waits for it; and at every
+ * multiple of `window` calls, each thread waits until every other has done what it did before the previous
+ * multiple, so no thread runs more than about two windows ahead of the recorded interleaving. */
+struct scan {
+    uint64_t *prod, *nrec, *ndep, *mark, *snap, *prev; /* prod per id; the rest per thread */
+    uint32_t *map;
+    struct pools p;
+};
+
+static int add_dep(struct replay_mt *m, struct scan *s, bool fill, uint32_t th, struct dep d) {
+    if (!fill) { s->ndep[th]++; return 0; }
+    struct worker *w = &m->w[th];
+    d.at = s->nrec[th];
+    w->dep[w->ndep++] = d;
+    return 0;
+}
+
+static int scan(const pab_trace *t, struct replay_mt *m, struct scan *s, bool fill, uint64_t window, uint64_t mark_at) {
     uint32_t nt = t->h.threads;
-    size_t ids = (t->h.max_id + 1);
+    memset(s->prod, 0, (t->h.max_id + 1) * 8);
+    memset(s->nrec, 0, nt * 8);
+    memset(s->snap, 0, nt * 8);
+    memset(s->prev, 0, nt * 8);
+    struct dep d;
+    for (uint64_t i = 0; i <= t->h.events; i++) {
+        if (i == mark_at) memcpy(s->mark, s->nrec, nt * 8);
+        if (i == t->h.events) break;
+        if (window && i && i % window == 0) {
+            for (uint32_t u = 0; u < nt; u++)
+                if (s->snap[u] > s->prev[u]) /* u moved on in the window before last: the others wait for that */
+                    for (uint32_t th = 0; th < nt; th++)
+                        if (th != u) add_dep(m, s, fill, th, (struct dep){0, s->snap[u], u});
+            memcpy(s->prev, s->snap, nt * 8);
+            memcpy(s->snap, s->nrec, nt * 8);
+        }
+        pab_trace_rec r = t->rec[i];
+        if (depends(s->prod, &r, &d)) add_dep(m, s, fill, r.thread, d);
+        produce(s->prod, &r, s->nrec[r.thread]);
+        if (fill) {
+            if (rename_rec(&s->p, s->map, &r)) return -1;
+            m->w[r.thread].rec[m->w[r.thread].n++] = r;
+        }
+        s->nrec[r.thread]++;
+    }
+    return 0;
+}
+
+static void scan_free(struct scan *s, const pab_trace *t) {
+    size_t ids = t->h.max_id + 1, nt = t->h.threads;
+    if (s->prod) pab_scratch_free(s->prod, ids * 8);
+    if (s->map) pab_scratch_free(s->map, ids * 4);
+    if (s->p.next) pab_scratch_free(s->p.next, s->p.cap * 4);
+    if (s->p.head) pab_scratch_free(s->p.head, nt * 4);
+    if (s->nrec) pab_scratch_free(s->nrec, nt * 6 * 8); /* nrec, ndep, mark, snap, prev: one block */
+}
+
+struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_at, uint64_t window) {
+    uint32_t nt = t->h.threads;
+    size_t ids = t->h.max_id + 1;
+    struct scan s = {.prod = scratch(ids * 8), .nrec = scratch(nt * 6 * 8), .map = scratch(ids * 4),
+                     .p = {scratch(nt * 4), scratch(ids * 8), ids * 2, 0}};
     struct replay_mt *m = scratch(sizeof *m);
-    uint64_t *prod = scratch(ids * 8), *nrec = scratch(nt * 8), *ndep = scratch(nt * 8), *mark = scratch(nt * 8);
-    uint32_t *map = scratch(ids * 4);
-    struct pools p = {scratch(nt * 4), scratch(ids * 8), ids * 2, 0};
-    if (!m || !prod || !nrec || !ndep || !mark || !map || !p.head || !p.next) {
+    if (!m || !s.prod || !s.nrec || !s.map || !s.p.head || !s.p.next) {
+        scan_free(&s, t);
         pab_enomem(c, ids * 24);
         return NULL;
     }
-    struct dep d;
-    for (uint64_t i = 0; i < t->h.events; i++) { /* pass 1: how many records and sync points per thread */
-        const pab_trace_rec *r = &t->rec[i];
-        if (i == mark_at) memcpy(mark, nrec, nt * 8);
-        ndep[r->thread] += depends(prod, r, &d);
-        produce(prod, r, nrec[r->thread]++);
-    }
-    if (mark_at >= t->h.events) memcpy(mark, nrec, nt * 8);
+    s.ndep = s.nrec + nt;
+    s.mark = s.ndep + nt;
+    s.snap = s.mark + nt;
+    s.prev = s.snap + nt;
+    scan(t, m, &s, false, window, mark_at);
     uint64_t deps = 0;
-    for (uint32_t th = 0; th < nt; th++) deps += ndep[th];
-    m->mem_len = nt * sizeof(struct worker) + t->h.events * sizeof(pab_trace_rec) + deps * sizeof(struct dep);
-    if (!(m->mem = scratch(m->mem_len))) { pab_enomem(c, m->mem_len); return NULL; }
+    for (uint32_t th = 0; th < nt; th++) deps += s.ndep[th];
+    m->mem_len = nt * sizeof(struct worker) + (size_t)nt * nt * 8 + t->h.events * sizeof(pab_trace_rec) +
+                 deps * sizeof(struct dep);
+    if (!(m->mem = scratch(m->mem_len))) {
+        scan_free(&s, t);
+        pab_enomem(c, m->mem_len);
+        return NULL;
+    }
     m->w = m->mem;
     m->n = nt;
     char *at = (char *)(m->w + nt);
     for (uint32_t th = 0; th < nt; th++) {
-        struct worker *w = &m->w[th];
-        w->m = m;
-        w->rec = (pab_trace_rec *)at;
-        at += nrec[th] * sizeof(pab_trace_rec);
-        w->mark_at = mark[th];
+        m->w[th] = (struct worker){.m = m, .seen = (uint64_t *)at};
+        at += nt * 8;
+    }
+    for (uint32_t th = 0; th < nt; th++) {
+        m->w[th].rec = (pab_trace_rec *)at;
+        at += s.nrec[th] * sizeof(pab_trace_rec);
     }
     for (uint32_t th = 0; th < nt; th++) {
         m->w[th].dep = (struct dep *)at;
-        at += ndep[th] * sizeof(struct dep);
+        at += s.ndep[th] * sizeof(struct dep);
     }
-    memset(prod, 0, ids * 8);
-    for (uint64_t i = 0; i < t->h.events; i++) { /* pass 2: fill them */
-        pab_trace_rec r = t->rec[i];
-        struct worker *w = &m->w[r.thread];
-        if (depends(prod, &r, &d)) { d.at = w->n; w->dep[w->ndep++] = d; }
-        produce(prod, &r, w->n);
-        if (rename_rec(&p, map, &r)) { pab_enomem(c, p.cap * 8); return NULL; }
-        w->rec[w->n++] = r;
-    }
-    m->max_id = p.max;
+    int rc = scan(t, m, &s, true, window, mark_at);
+    for (uint32_t th = 0; th < nt; th++) m->w[th].mark_at = s.mark[th];
+    m->max_id = s.p.max;
     m->live_peak = t->h.live_peak_bytes;
-    pab_scratch_free(prod, ids * 8);
-    pab_scratch_free(map, ids * 4);
-    pab_scratch_free(p.next, p.cap * 4);
-    pab_scratch_free(p.head, nt * 4);
-    pab_scratch_free(nrec, nt * 8);
-    pab_scratch_free(ndep, nt * 8);
-    pab_scratch_free(mark, nt * 8);
+    scan_free(&s, t);
+    if (rc) {
+        pab_enomem(c, ids * 8);
+        replay_mt_delete(m);
+        return NULL;
+    }
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->go, NULL);
     pthread_cond_init(&m->back, NULL);
@@ -168,9 +221,12 @@ struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_a
 
 uint64_t replay_mt_max_id(const struct replay_mt *m) { return m->max_id; }
 
-/* ---- running: records [from, to) of one thread, waiting at its sync points */
-static int wait_for(struct replay_mt *m, _Atomic uint64_t *v, uint64_t want) {
-    for (unsigned k = 0; atomic_load_explicit(v, memory_order_acquire) < want; k++) {
+/* ---- running: records [from, to) of one thread, waiting at its sync points.  The other thread's progress is read
+ * (its cache line pulled over) only when what this thread last saw there is not enough. */
+static int wait_for(struct worker *w, uint32_t th, uint64_t want) {
+    if (w->seen[th] >= want) return 0;
+    struct replay_mt *m = w->m;
+    for (unsigned k = 0; (w->seen[th] = atomic_load_explicit(&m->w[th].done, memory_order_acquire)) < want; k++) {
         if (atomic_load_explicit(&m->abort, memory_order_relaxed)) return -2;
         if (k < 64) __builtin_ia32_pause();
         else sched_yield();
@@ -182,7 +238,7 @@ static int run(struct worker *w, uint64_t from, uint64_t to) {
     struct replay_mt *m = w->m;
     for (uint64_t i = from; i < to; i++) {
         for (; w->di < w->ndep && w->dep[w->di].at == i; w->di++)
-            if (wait_for(m, &m->w[w->dep[w->di].thread].done, w->dep[w->di].need)) return -2;
+            if (wait_for(w, w->dep[w->di].thread, w->dep[w->di].need)) return -2;
         if (replay_event(&w->x, &w->rec[i], &w->tally)) {
             atomic_store(&m->abort, 1);
             return -1;
@@ -241,6 +297,7 @@ int replay_mt_cycle(pab_ctx *c, struct replay_mt *m, struct pab_tally *t) {
         struct worker *w = &m->w[th];
         w->di = 0;
         w->rc = 0;
+        memset(w->seen, 0, m->n * 8);
         w->tally = (struct pab_tally){0};
         atomic_store(&w->done, 0);
     }
