@@ -66,6 +66,12 @@ int pab_ffi_release(const char *name) {
 
 int pab_ffi_library(const char *name, char *out, size_t len) { return pab_alloc_library(name, out, len); }
 
+/* The adapter that reads environment variable `name` ("" when none does). */
+const char *pab_ffi_knob_owner(const char *name) {
+    const pab_allocator *a = pab_knob_owner(name, strlen(name));
+    return a ? a->name : "";
+}
+
 /* Knob read-back (pab_alloc_tuning): 0 and "KEY=APPLIED;..." in out, or -1 and one line. */
 int pab_ffi_tuning(const char *name, const char *knobs, char *out, size_t len) {
     const pab_allocator *a = pab_alloc_find(name);

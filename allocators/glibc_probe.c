@@ -255,7 +255,7 @@ int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
             break;
         case MMAP:
             ok = a->number && (mmap_chunk ? v > mmap_chunk - 16 && v <= mmap_chunk : v > CAP);
-            if (mmap_chunk) snprintf(note, sizeof note, "probe: a %zu-byte request was mmapped, a %zu-byte one was not%s",
+            if (mmap_chunk) snprintf(note, sizeof note, "probe: a %zu-byte request was mmapped, %zu was not%s",
                                      mmap_chunk - 8, mmap_chunk - 24, mmap_chunk <= 1040 ? "; glibc's caches serve "
                                      "smaller requests first, so a lower threshold looks like this too" : "");
             else kib(x, sizeof x, CAP), snprintf(note, sizeof note, "probe: no request up to %s was mmapped", x);
@@ -272,7 +272,7 @@ int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
                                        : v > kept);
             kib(x, sizeof x, trimmed), kib(y, sizeof y, kept);
             if (trimmed) snprintf(note, sizeof note, "probe: a %s top was trimmed, %s kept%s", x, y,
-                                  v < pad_hi + PAGE + MINSIZE ? "; below top_pad + 4 KiB every value acts alike" : "");
+                                  v < pad_hi + PAGE + MINSIZE ? "; values below top_pad + 4 KiB act alike" : "");
             else snprintf(note, sizeof note, "probe: no trim up to a %s top", y);
             if (!ok) snprintf(val, sizeof val, trimmed ? "%zu..%zu" : "above %zu", kept + 1, trimmed);
             break;
@@ -294,6 +294,6 @@ int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
     }
     if (dynamic == 0)
         pab_tuning_put(&t, "glibc.dynamic_mmap_threshold", 28, "off", NULL,
-                       "probe: a freed mmapped block did not raise the threshold");
+                       "probe: a freed mmapped block did not raise it");
     return 0;
 }
