@@ -250,7 +250,8 @@ int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
         case ARENAS:
             if (arenas < 0) { snprintf(note, sizeof note, "not proven: the arena probe could not start its threads"); ok = true; break; }
             ok = a->number && (arenas <= threads ? (size_t)arenas == v : v > (size_t)threads);
-            snprintf(note, sizeof note, "probe: %d threads allocating at once used %d arenas", threads, arenas);
+            snprintf(note, sizeof note, "probe: %d thread%s allocating at once used %d arena%s", threads,
+                     threads == 1 ? "" : "s", arenas, arenas == 1 ? "" : "s");
             if (!ok) snprintf(val, sizeof val, arenas <= threads ? "%d" : "at least %d", arenas);
             break;
         case MMAP:
