@@ -43,9 +43,13 @@ def _num(v):
         return None
 
 
+UNSET = "unset"  # the point of the base configuration itself: the knob as the allocator has it by default
+
+
 def series(run, key, points):
     """{(workload, params): {series label: [(value, config)]}} for one sweep key: a series is a base configuration
-    with the other swept keys' values fixed; points in the order the values were given."""
+    with the other swept keys' values fixed; points in the order the values were given, after the base's own
+    (`unset`) where no other key is swept with it."""
     out = OrderedDict()
     for w in run.workloads:
         for p in run.params_of(w):
@@ -55,7 +59,10 @@ def series(run, key, points):
                     if pt["values"].get(key["label"]) != v or (c, w, p) not in run.cases:
                         continue
                     others = ", ".join(f"{k}={x}" for k, x in pt["values"].items() if k != key["label"])
-                    lines.setdefault(pt["base"] + (f" ({others})" if others else ""), []).append((v, c))
+                    line = lines.setdefault(pt["base"] + (f" ({others})" if others else ""), [])
+                    if not line and not others and (pt["base"], w, p) in run.cases:
+                        line.append((UNSET, pt["base"]))
+                    line.append((v, c))
             if lines:
                 out[(w, p)] = lines
     return out

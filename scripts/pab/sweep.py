@@ -94,8 +94,9 @@ def name(base, points):
 
 
 def derive(chosen, sweeps):
-    """The configurations to run: each one a sweep applies to becomes one configuration per value (per combination
-    of values, for several sweeps), named after its base and values; the others run as they are (the baseline).
+    """The configurations to run: each one a sweep applies to, then one configuration per value (per combination of
+    values, for several sweeps) derived from it, named after it and the values; the base runs too, as the sweep's
+    reference (the knob unset), and so do the configurations no sweep applies to (glibc, the baseline).
     Returns (configs, {derived name: {"base": name, "values": {label: value}}})."""
     if not sweeps:
         return chosen, {}
@@ -106,11 +107,9 @@ def derive(chosen, sweeps):
                              f"({', '.join(c.name for c in chosen)})")
     out, points = [], {}
     for c in chosen:
+        out.append(c)
         mine = [s for s in sweeps if applies(s, c)]
-        if not mine:
-            out.append(c)
-            continue
-        for combo in itertools.product(*[[(s, v) for v in s.values] for s in mine]):
+        for combo in itertools.product(*[[(s, v) for v in s.values] for s in mine]) if mine else ():
             env = c.env
             for s, v in combo:
                 env = s.env(env, v)

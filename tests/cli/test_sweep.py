@@ -37,29 +37,31 @@ def derive(names, *items):
 class Derive(unittest.TestCase):
     def test_one_config_per_value_named_after_base_and_value(self):
         out, points = derive(["glibc", "jemalloc"], "jemalloc.dirty_decay_ms=0,1000")
-        self.assertEqual([c.name for c in out], ["glibc", "jemalloc@dirty_decay_ms=0", "jemalloc@dirty_decay_ms=1000"])
-        self.assertEqual(out[2].env, {"MALLOC_CONF": "dirty_decay_ms:1000"})
+        self.assertEqual([c.name for c in out], ["glibc", "jemalloc", "jemalloc@dirty_decay_ms=0",
+                                                 "jemalloc@dirty_decay_ms=1000"])
+        self.assertEqual(out[3].env, {"MALLOC_CONF": "dirty_decay_ms:1000"})
+        self.assertEqual(out[1].env, {})  # the base runs as the reference: the knob unset
         self.assertEqual(points["jemalloc@dirty_decay_ms=0"], {"base": "jemalloc", "values": {"dirty_decay_ms": "0"}})
 
     def test_malloc_conf_merges_with_the_base(self):
         out, _ = derive(["jemalloc-nodecay"], "jemalloc.dirty_decay_ms=500", "jemalloc.background_thread=true")
-        self.assertEqual(out[0].env, {"MALLOC_CONF": "muzzy_decay_ms:0,dirty_decay_ms:500,background_thread:true"})
-        self.assertEqual(out[0].name, "jemalloc-nodecay@dirty_decay_ms=500@background_thread=true")
+        self.assertEqual(out[1].env, {"MALLOC_CONF": "muzzy_decay_ms:0,dirty_decay_ms:500,background_thread:true"})
+        self.assertEqual(out[1].name, "jemalloc-nodecay@dirty_decay_ms=500@background_thread=true")
 
     def test_option_syntaxes_of_each_allocator(self):
         out, _ = derive(["mimalloc", "tcmalloc", "glibc-trimthreshold64k"], "mimalloc.decommit_delay=0",
                         "tcmalloc.release_rate=10", "glibc.arena_max=2")
-        self.assertEqual([c.env for c in out], [{"MIMALLOC_DECOMMIT_DELAY": "0"}, {"TCMALLOC_RELEASE_RATE": "10"},
-                                                {"MALLOC_TRIM_THRESHOLD_": "65536",
-                                                 "GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}])
-        self.assertEqual(out[2].name, "glibc-trimthreshold64k@glibc.malloc.arena_max=2")
+        self.assertEqual([c.env for c in out[1::2]], [{"MIMALLOC_DECOMMIT_DELAY": "0"}, {"TCMALLOC_RELEASE_RATE": "10"},
+                                                      {"MALLOC_TRIM_THRESHOLD_": "65536",
+                                                       "GLIBC_TUNABLES": "glibc.malloc.arena_max=2"}])
+        self.assertEqual(out[5].name, "glibc-trimthreshold64k@glibc.malloc.arena_max=2")
 
     def test_environment_variable_applies_to_its_allocator_only(self):
         out, _ = derive(["glibc", "glibc-trim", "jemalloc"], "MALLOC_ARENA_MAX=1,2")
-        self.assertEqual([c.name for c in out], ["glibc@MALLOC_ARENA_MAX=1", "glibc@MALLOC_ARENA_MAX=2",
-                                                 "glibc-trim@MALLOC_ARENA_MAX=1", "glibc-trim@MALLOC_ARENA_MAX=2",
-                                                 "jemalloc"])
-        self.assertEqual(out[3].release, "cycle")
+        self.assertEqual([c.name for c in out], ["glibc", "glibc@MALLOC_ARENA_MAX=1", "glibc@MALLOC_ARENA_MAX=2",
+                                                 "glibc-trim", "glibc-trim@MALLOC_ARENA_MAX=1",
+                                                 "glibc-trim@MALLOC_ARENA_MAX=2", "jemalloc"])
+        self.assertEqual(out[5].release, "cycle")
 
     def test_product_and_cap(self):
         out, points = derive(["glibc"], "MALLOC_ARENA_MAX=1,2", "MALLOC_TRIM_THRESHOLD_=0,65536,1048576")
@@ -110,8 +112,9 @@ class SweepRun(unittest.TestCase):
     def test_rows_carry_the_knobs_read_back(self):
         self.assertEqual(self.done.returncode, 0, self.done.stderr)
         rows = self.rows()
-        self.assertEqual(set(rows), {"glibc", "jemalloc@dirty_decay_ms=0", "jemalloc@dirty_decay_ms=10000",
-                                     "jemalloc-typo@dirty_decay_ms=0", "jemalloc-typo@dirty_decay_ms=10000"})
+        self.assertEqual(set(rows), {"glibc", "jemalloc", "jemalloc@dirty_decay_ms=0", "jemalloc@dirty_decay_ms=10000",
+                                     "jemalloc-typo", "jemalloc-typo@dirty_decay_ms=0",
+                                     "jemalloc-typo@dirty_decay_ms=10000"})
         r = rows["jemalloc@dirty_decay_ms=0"]
         self.assertEqual((r["status"], r["env"], r["tuning"]), ("ok", "MALLOC_CONF=dirty_decay_ms:0", "dirty_decay_ms=0"))
         self.assertEqual(rows["glibc"]["tuning"], "")
@@ -140,7 +143,8 @@ class SweepRun(unittest.TestCase):
         self.assertIn(p.returncode, (0, 1), p.stderr)
         deploy = p.stdout.split("Deploy")[1].splitlines()[1].strip()
         winner = p.stdout.split("Overall")[1].splitlines()[1].strip().removeprefix("no clear winner: ").split()[0]
-        expect = {"glibc": "python3 app.py", "jemalloc@dirty_decay_ms=0": "MALLOC_CONF=dirty_decay_ms:0 python3 app.py",
+        expect = {"glibc": "python3 app.py", "jemalloc": "libjemalloc.so.2 python3 app.py",
+                  "jemalloc@dirty_decay_ms=0": "MALLOC_CONF=dirty_decay_ms:0 python3 app.py",
                   "jemalloc@dirty_decay_ms=10000": "MALLOC_CONF=dirty_decay_ms:10000 python3 app.py"}
         self.assertTrue(deploy.endswith(expect[winner]), f"{winner}: {deploy}")
 
