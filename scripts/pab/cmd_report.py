@@ -101,7 +101,8 @@ def header_lines(run):
     versions = OrderedDict()
     for c in run.configs:
         r = run.config_row(c)
-        versions[c] = f"{r['allocator']} {r['allocator_version'] or '?'} (`{r['allocator_lib'] or '-'}`)"
+        versions[c] = f"{r['allocator']} {r['allocator_version'] or '?'} (`{r['allocator_lib'] or '-'}`)" + \
+            (f"; knobs read back: `{r['tuning']}`" if r.get("tuning") else "")
     lines = [
         ("machine", f"{f.get('host')} — {f.get('cpu_model')}, {f.get('cores')} cores, {mem}"),
         ("kernel", f"{f.get('kernel')}, transparent huge pages `{f.get('thp')}`"),
