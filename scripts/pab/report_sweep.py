@@ -23,8 +23,9 @@ LIMITS = (
      "value (`after release` shows what malloc_trim can still return); below top_pad + 4 KiB (132 KiB by default) "
      "every value acts alike."),
     (("MALLOC_ARENA_MAX", "glibc.malloc.arena_max"),
-     "Each thread gets an arena of its own while the cap allows: with {threads} thread(s) here, any value above "
-     "{threads} changes nothing."),
+     "Each allocating thread gets an arena of its own while the cap allows (the main arena counts: a thread takes "
+     "it when the main thread is not allocating): with {threads} thread(s) here, values above {threads} change "
+     "nothing but which arena a thread lands in."),
     (("dirty_decay_ms", "muzzy_decay_ms", "background_thread", "MIMALLOC_DECOMMIT_DELAY",
       "MIMALLOC_SEGMENT_DECOMMIT_DELAY", "MIMALLOC_RESET_DELAY"),
      "A delay acts only as time passes: `after free` is read at once and cannot tell delays apart; `after idle` "
@@ -94,13 +95,14 @@ def _fmt(v, digits=1):
 
 
 def table(label, pts):
-    lines = [f"| {label} | rounds | time (ms) [min–max] | " + " | ".join(f"{n} (MiB)" for _, n in PHASES) + " |",
-             "|---|---|---|" + "---|" * len(PHASES)]
+    phases = [(m, n) for m, n in PHASES if any(f[m] is not None for _, f in pts)]  # after idle: only with idle_ms
+    lines = [f"| {label} | rounds | time (ms) [min–max] | " + " | ".join(f"{n} (MiB)" for _, n in phases) + " |",
+             "|---|---|---|" + "---|" * len(phases)]
     for v, f in pts:
         shown = f"{v} (applied: {f['applied']})" if f["applied"] else v
         r = f.get("time_range")
         t = f"{_fmt(f['time'], 3)} [{_fmt(r[0], 3)}–{_fmt(r[1], 3)}]" if r else "n/a"
-        lines.append(f"| {shown} | {f['n']} | {t} | " + " | ".join(_fmt(f[m]) for m, _ in PHASES) + " |")
+        lines.append(f"| {shown} | {f['n']} | {t} | " + " | ".join(_fmt(f[m]) for m, _ in phases) + " |")
     return lines
 
 
@@ -132,7 +134,7 @@ def chart(path, title, label, lines_):
     fig.subplots_adjust(left=0.08, right=0.98, top=0.86, bottom=0.3, wspace=0.25)
     styles = {"peak": ":", "after_free": "-", "after_idle": "--", "after_release": "-."}
     for i, (name, pts) in enumerate(lines_.items()):
-        colour = charts.SPARE[i % len(charts.SPARE)]
+        colour = f"C{i % 10}"  # matplotlib's default cycle: series apart at a glance
         xs = list(range(len(pts)))
         ta.errorbar(xs, [f["time"] for _, f in pts], capsize=2, color=colour, marker="o", label=name,
                     yerr=[[f["time"] - f["time_range"][0] if f.get("time_range") else 0 for _, f in pts],
