@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pab_internal.h"
 
@@ -51,10 +52,18 @@ int pab_enomem(pab_ctx *c, uint64_t bytes) {
                     (unsigned long long)bytes);
 }
 
+int pab_threads_for(pab_ctx *c, int64_t want) {
+    long cores = c->cores > 0 ? c->cores : sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads_asked = (int)want;
+    c->threads = (int)(cores > 0 && want > cores ? cores : want);
+    return c->threads;
+}
+
 bool pab_need(pab_ctx *c, uint64_t bytes, const char *what) {
-    char who[128];
-    snprintf(who, sizeof who, "%s (%s)", c->v.w->name, what ? what : "its data");
-    if (!pab_guard(bytes, pab_mem_available(), who, c->error, sizeof c->error)) return true;
+    c->need = bytes;
+    snprintf(c->need_who, sizeof c->need_who, "%s (%s)", c->v.w->name, what ? what : "its data");
+    if (c->need_only) return false; /* --pab_need: what the case would ask for is known; stop before it allocates */
+    if (!pab_guard(bytes, pab_mem_available(), c->need_who, c->error, sizeof c->error)) return true;
     c->failed = true;
     return false;
 }

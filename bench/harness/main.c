@@ -70,8 +70,8 @@ struct opts {
     char *params[PAB_MAX_PARAMS * 2];
     int nparams;
     unsigned long long seed;
-    unsigned timeline_ms, cycles, warmup;
-    int list, identify, validate;
+    unsigned timeline_ms, cycles, warmup, cores;
+    int list, identify, validate, need;
 };
 
 static int usage(const char *msg, const char *arg) {
@@ -109,9 +109,11 @@ static int parse(int *argc, char **argv, struct opts *o) {
         else if (!strncmp(a, "--pab_timeline_ms=", 18)) rc = number("--pab_timeline_ms", v, 1, 60000, &o->timeline_ms);
         else if (!strncmp(a, "--pab_cycles=", 13)) rc = number("--pab_cycles", v, 1, PAB_MAX_CYCLES, &o->cycles);
         else if (!strncmp(a, "--pab_warmup=", 13)) rc = number("--pab_warmup", v, 0, 1000, &o->warmup);
+        else if (!strncmp(a, "--pab_cores=", 12)) rc = number("--pab_cores", v, 1, 65536, &o->cores);
         else if (!strcmp(a, "--pab_list")) o->list = 1;
         else if (!strcmp(a, "--pab_identify")) o->identify = 1;
         else if (!strcmp(a, "--pab_validate")) o->validate = 1;
+        else if (!strcmp(a, "--pab_need")) o->need = 1;
         else if (!strncmp(a, "--pab", 5)) return usage("unknown flag ", a);
         else argv[out++] = a;
         if (rc) return rc;
@@ -196,6 +198,11 @@ int main(int argc, char **argv) {
     c.release_cycle = !strcmp(o.release, "cycle");
     c.timeline = o.timeline;
     c.timeline_ms = o.timeline_ms;
+    c.cores = (int)o.cores;
+    if (o.need) { /* what the case will ask the guard for, and its threads, without running it (need.c) */
+        if ((rc = pab_case_need(&c, out_buf, sizeof out_buf))) return rc;
+        return fputs(out_buf, stdout), 0;
+    }
     read_knobs(&c, &o);
     pab_values_format(&c.v, params, sizeof params);
     pab_context("pab_workload", w->name);

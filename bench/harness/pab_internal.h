@@ -42,9 +42,12 @@ struct pab_ctx {
     void *state;
     const pab_allocator *alloc;
     uint64_t seed;
-    int threads;
+    int threads, threads_asked, cores; /* cores: what pab_threads_for caps at (0: those online) */
     unsigned cycles, warmup; /* the timing protocol: warm-up cycles, then timed cycles */
     bool release_cycle, instrumented, freed, set_up, measured, failed;
+    bool need_only;      /* --pab_need: pab_need records and stops setup there (need.c) */
+    uint64_t need;       /* what setup asked the guard for (pab_need), and for what */
+    char need_who[128];
     const char *timeline;
     unsigned timeline_ms;
     uint64_t idle_ns; /* spent idling inside the instrumented cycle: not part of cold_ns */
@@ -59,5 +62,6 @@ struct pab_ctx {
 void pab_case_bench(pab_state *st, void *ctx); /* the benchmark function of every workload */
 void pab_case_teardown(pab_ctx *c);
 void pab_counters_json(pab_json *j);           /* the counter table, for --pab_list */
+int pab_case_need(pab_ctx *c, char *out, size_t len); /* --pab_need (need.c): 0 and JSON in out, or 2 and why */
 
 #endif

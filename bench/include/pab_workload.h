@@ -57,9 +57,13 @@ const char *pab_str(const pab_ctx *c, const char *name);
 uint64_t pab_seed(const pab_ctx *c);                     /* the case's seed, for pab_rng */
 void pab_set_threads(pab_ctx *c, int threads);           /* the `threads` column; default 1 */
 void pab_set_mark(pab_ctx *c, const char *mark);         /* the `mark` column: where `after free` was taken */
+/* Threads a case runs: `want`, capped at the cores (online, or --pab_cores); sets the `threads` column.
+ * `pyalloc plan` shows both what a case asks for and what it gets. */
+int pab_threads_for(pab_ctx *c, int64_t want);
 
-/* The memory guard: call in setup with the bytes the case will touch at most.
- * Returns false (the case becomes a `skipped` row saying why) when that exceeds the safe share. */
+/* The memory guard: call once in setup, before allocating, with the bytes the case will touch at most.
+ * Returns false (the case becomes a `skipped` row saying why) when that exceeds the safe share.
+ * Under --pab_need it records the bytes and returns false, so `pyalloc plan` learns them without running the case. */
 bool pab_need(pab_ctx *c, uint64_t bytes, const char *what);
 
 /* Bookkeeping memory (slot arrays, queues): zeroed anonymous mmap, never from the allocator under test, so

@@ -1,5 +1,6 @@
 # Finds the benchmark binary (build/bench/pyalloc-bench; env PAB_BUILD names another build directory)
-# and asks it what it knows: --pab_list (workloads), --pab_identify (which malloc), --pab_validate (params).
+# and asks it what it knows: --pab_list (workloads), --pab_identify (which malloc), --pab_validate (params),
+# --pab_need (what a case will ask the memory guard for).
 import functools
 import json
 import os
@@ -65,3 +66,13 @@ def validate(workload, params):
     if p.returncode == 0:
         return ""
     return last_line(p.stderr).removeprefix("pyalloc-bench: ") or f"exit status {p.returncode}"
+
+
+def need(workload, params, cores=None):
+    """What the case will touch, by its workload's own sums (bench/CONTRACT.md --pab_need): {"need_bytes", "who",
+    "threads", "threads_asked", "params"}; UsageError with the binary's line when setup fails before its guard."""
+    argv = ["--pab_need", f"--pab_workload={workload}"] + [f"--pab_param={k}={v}" for k, v in params.items()]
+    p = _run(argv + ([f"--pab_cores={cores}"] if cores else []))
+    if p.returncode != 0:
+        raise UsageError(last_line(p.stderr).removeprefix("pyalloc-bench: ") or f"--pab_need: exit {p.returncode}")
+    return json.loads(p.stdout)

@@ -20,6 +20,7 @@ def register(sub):
                                    "constraints, per workload and overall, and how to deploy it. Exit 1 when no "
                                    "configuration meets the constraints.")
     p.add_argument("run", nargs="?", metavar="RUN", help="a run directory (default: <repo>/results/latest)")
+    p.add_argument("--host", help="the host whose rows decide, in a run of several (merged) hosts")
     p.add_argument("--objective", choices=list(OBJECTIVES), default="time",
                    help="minimise time per cycle, peak RSS, retained RSS after free, or RSS after idle (a run "
                         "with --param idle_ms=...; default: time)")
@@ -227,6 +228,10 @@ def pymalloc_note(model, workloads, objective):
 
 def main(args):
     run = runs.Run(args.run or runs.default_run())
+    if args.host:
+        run = run.on_host(args.host)
+    elif len(run.hosts) > 1:  # rounds of two machines are not rounds of one experiment
+        raise UsageError(f"{run.dir} holds the rows of hosts {', '.join(run.hosts)}: say whose decide with --host NAME")
     if runs.BASELINE not in run.configs:
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows: recommend compares against glibc")
     wanted = [w for item in (args.workloads or []) for w in item.split(",") if w]

@@ -175,6 +175,8 @@ def read_timeline(run):
     try:
         with open(path, newline="") as f:
             for r in csv.DictReader(f):
+                if run.host and r.get("host", run.host) != run.host:
+                    continue  # another host's (a merged run's timeline says whose each row is)
                 try:
                     key = (r["workload"], r["params"], r["config"], int(r["round"]))
                     t, mib = int(r["t_ns"]) / 1e6, int(r["rss_bytes"]) / 2**20
@@ -205,7 +207,7 @@ def draw(run, per_case, chart_dir):
         label = {p: runs.short_params(p, plist) for p in plist}
         configs = [c for c in run.configs if any(c in per_case[(w, p)] for p in plist)]
         groups = [label[p] for p in plist]
-        name = _safe(w)
+        name = _safe(f"{run.host}-{w}" if run.host else w)
         tv = {(label[p], c): s["time_ratio"] for p in plist for c, s in per_case[(w, p)].items()}
         charts.time_chart(os.path.join(chart_dir, f"{name}-time.png"), w, groups, configs, colour, tv)
         made[w].append(("time", f"charts/{name}-time.png"))
@@ -230,7 +232,26 @@ def _safe(name):
 # --- the command
 
 def main(args):
-    run = runs.Run(args.run or runs.default_run())
+    whole = runs.Run(args.run or runs.default_run())
+    views = whole.by_host()  # a run of several hosts: one part per host, each normalised on its own host
+    parts = [section(run, args) for run in views]
+    md = [] if len(views) == 1 else [
+        f"This run holds the rows of {len(views)} hosts ({', '.join(whole.hosts)}): each has its part below, every "
+        f"ratio taken against glibc on the same host. `pyalloc compare {whole.dir} --hosts A,B` sets two against "
+        "each other.", ""]
+    md += [line for k, (lines, _, _) in enumerate(parts) for line in ([""] if k else []) + lines]
+    path = os.path.join(whole.dir, "report.md")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(md) + "\n")
+    os.replace(tmp, path)
+    for run, (_, summ, made) in zip(views, parts):
+        print_summary(run, summ, path, made)
+    return 0
+
+
+def section(run, args):
+    """The report of one run (or of one host's rows): (Markdown lines, summary, charts made)."""
     if runs.BASELINE not in run.configs and not run.meta.get("sweeps"):
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows, so nothing to normalise to (run it with --configs glibc,...)")
     selected = [(w, p) for w in run.workloads for p in run.params_of(w)]
@@ -249,13 +270,7 @@ def main(args):
             md += ["", f"### {w} `{p or 'defaults'}`", ""]
             md += case_tables(per_case[(w, p)]) if per_case[(w, p)] else ["No configuration ran this case (see Failures)."]
     md += report_sweep.section(run, None if args.no_charts else os.path.join(run.dir, "charts"))
-    path = os.path.join(run.dir, "report.md")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("\n".join(md) + "\n")
-    os.replace(tmp, path)
-    print_summary(run, summ, path, made)
-    return 0
+    return md, summ, made
 
 
 def print_summary(run, summ, path, made):

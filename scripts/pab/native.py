@@ -114,10 +114,10 @@ def mem_available():
     return lib().pab_mem_available()
 
 
-def guard(need, who):
-    """None when `need` bytes fit the safe share of MemAvailable, else the guard's one-line `skipped: ...`."""
+def guard(need, who, avail=None):
+    """None when `need` bytes fit the safe share of MemAvailable (or of `avail`), else the guard's `skipped: ...`."""
     buf = ctypes.create_string_buffer(1024)
-    if lib().pab_guard(need, lib().pab_mem_available(), who.encode(), buf, len(buf)):
+    if lib().pab_guard(need, lib().pab_mem_available() if avail is None else avail, who.encode(), buf, len(buf)):
         return buf.value.decode()
     return None
 
