@@ -112,7 +112,7 @@ def libraries(chosen, configs_arg):
 def plan(args):
     preset = presets.load(args.preset)
     chosen = configs.select(configs.load(args.configs_file), args.configs)
-    sweeps = sweep.parse(args.sweep)
+    sweeps = sweep.parse(getattr(args, "sweep", None))  # commands without --sweep (plan) plan none
     chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
     workloads = binary.workloads()
     cases = select_cases(preset, workloads, args.workloads, overrides(args.param))
