@@ -168,7 +168,7 @@ static void measure_once(pab_ctx *c) {
         pab_fail(c, "harness: cannot reset the peak RSS (writing 5 to /proc/self/clear_refs failed)");
         return;
     }
-    if (c->timeline && pab_timeline_start(c->timeline, c->timeline_ms))
+    if (c->timeline && pab_timeline_start(c->timeline, c->timeline_ms, "cycle_start"))
         fprintf(stderr, "pyalloc-bench: cannot write the timeline to %s\n", c->timeline);
     c->m.rss_base = pab_rss_bytes();
     pab_hwm_reset();

@@ -29,11 +29,6 @@ bool pab_param_common(const pab_param *p);
 int pab_values_parse(pab_values *v, const pab_workload *w, int n, char **kv, char *err, size_t errlen);
 void pab_values_format(const pab_values *v, char *out, size_t len); /* key=value;... sorted by key */
 
-/* The timeline (timeline.c): a sampler thread, buffers from mmap. */
-int pab_timeline_start(const char *path, unsigned ms);
-void pab_timeline_event(const char *name);
-void pab_timeline_stop(void);
-
 /* A case: the workload, its values, the timing protocol, and what the instrumented cycle measured. */
 #define PAB_MAX_CYCLES 100000
 struct pab_ctx {

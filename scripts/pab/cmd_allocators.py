@@ -9,8 +9,7 @@ def register(sub):
     p = sub.add_parser("allocators", help="list configurations and verify each in a child process",
                        description="List every configuration (allocators/configs.tsv plus --configs-file), the "
                        "library it preloads, its version, and whether a child process verified it.")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
-    p.add_argument("--configs", help="comma-separated names, 'default' or 'all' (default: all)")
+    configs.add_options(p, default="all")
     p.set_defaults(func=main)
 
 
@@ -32,7 +31,7 @@ def check(cfg):
 
 
 def main(args):
-    chosen = configs.select(configs.load(args.configs_file), args.configs or "all")
+    chosen = configs.select(configs.load(args.configs_file), "all" if args.configs is None else args.configs)
     rows = [("config", "allocator", "release", "matrix", "env", "library", "version", "verified")]
     failed, read = 0, {}
     for c in chosen:

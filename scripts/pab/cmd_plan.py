@@ -5,7 +5,7 @@ import os
 import shlex
 import sys
 
-from . import binary, cmd_run, native, planning, shard
+from . import binary, cmd_run, configs, native, planning, shard
 from .errors import UsageError
 from .units import format_size, parse_size
 
@@ -17,8 +17,7 @@ def register(sub):
                        "threads it runs (and asks for), and whether this host - or one with --mem-available and "
                        "--cores - would skip it.  Takes run's options; --shard I/N --seed S shows one slice.")
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    p.add_argument("--configs", help="comma-separated configuration names; 'default' (the default) or 'all'")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    configs.add_options(p)
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
     p.add_argument("--sweep", action="append", metavar="KEY=V1,V2", help="as for run (repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="as for run (repeatable)")

@@ -3,8 +3,9 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, runs, stats
+from . import deploy, runs, stats, tryresults
 from .errors import UsageError
+from .units import split_list
 
 OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free"),
                           ("idle", "after_idle")])  # -> stats.METRICS key; idle: a run with idle_ms > 0
@@ -44,7 +45,7 @@ def pct(text):
 
 def parse_weights(text, known):
     out = {}
-    for item in filter(None, (text or "").split(",")):
+    for item in split_list(text, "--weights") if text is not None else []:
         w, _, x = item.partition("=")
         if w not in known:
             raise UsageError(f"--weights: unknown workload {w!r} (this run has {', '.join(known)})")
@@ -234,7 +235,7 @@ def main(args):
         raise UsageError(f"{run.dir} holds the rows of hosts {', '.join(run.hosts)}: say whose decide with --host NAME")
     if runs.BASELINE not in run.configs:
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows: recommend compares against glibc")
-    wanted = [w for item in (args.workloads or []) for w in item.split(",") if w]
+    wanted = [w for item in (args.workloads or []) for w in split_list(item, "--workloads")]
     unknown = [w for w in wanted if w not in run.workloads]
     if unknown:
         raise UsageError(f"--workloads: {', '.join(unknown)} not in this run (it has {', '.join(run.workloads)})")
@@ -260,6 +261,8 @@ def main(args):
     print("\n".join(verdict_lines(model, ranked, rejected, objective, indent="  ", excluded=True)))
     if not ranked:
         return 1
+    if tryresults.is_try(run):  # the user's own program: keep what you have, or the line that was measured
+        return tryresults.advise(run, model, ranked, workloads, NAMES, objective)
     best = ranked[0][0]
     row = run.config_row(best[0])
     off, why = model.needs_pymalloc_off(best, workloads, objective)

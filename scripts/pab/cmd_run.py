@@ -19,8 +19,7 @@ def register(sub):
                        description="Run every (configuration, case) pair once per round, each in a fresh process, "
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    p.add_argument("--configs", help="comma-separated configuration names; 'default' (the default) or 'all'")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    configs.add_options(p)
     p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
                    help="one configuration per value, derived from each --configs configuration the key applies to "
                         "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
@@ -98,7 +97,7 @@ def one_case(p, run_id, facts, tmp, timeline):
         if lib_err:
             fields = runner.outcome("failed", lib_err)
         elif py:  # no timeline: a sampler thread would fight the GIL
-            argv, env = cpython.command(job.case, job.config, p["seed"], s["min_time"], out_json,
+            argv, env = cpython.command(job.case, job.config, p["seed"], protocol(s), out_json,
                                         configs.child_env(job.config, lib))
             fields = runner.run(argv, env, s["timeout"], out_json)
         else:

@@ -3,7 +3,7 @@
 import random
 import sys
 
-from . import binary, configs, cpython, machine, presets, runner, sweep
+from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep
 from .errors import UsageError
 from .presets import Case
 from .units import format_size, parse_duration, split_list
@@ -47,19 +47,12 @@ def select_cases(preset, workloads, wanted, overrides):
     return cases
 
 
-def params_cell(declared, given):
-    """The CSV's params cell: 'key=value;...' over every declared parameter (defaults filled in), sorted by key; a
-    common one (the catalogue marks it) only when it is not at its default, as the binary writes it.
-    declared: [{"name", "default", "common"?}, ...] (the catalogue's); given: the values a case sets."""
-    values = {p["name"]: p["default"] for p in declared}
-    values.update(given)
-    common = {p["name"]: p["default"] for p in declared if p.get("common")}
-    return ";".join(f"{k}={values[k]}" for k in sorted(values) if not (k in common and values[k] == common[k]))
+params_cell = paramspec.cell  # the one builder of the params cell lives with the parameters
 
 
 def full_params(case, workloads):
     """The params cell of a C case, even when it fails before its process reports pab_params."""
-    return params_cell(workloads[case.workload]["params"], case.params)
+    return paramspec.cell(workloads[case.workload]["params"], case.params)
 
 
 def schedule(pairs, rounds, seed):
@@ -119,9 +112,7 @@ def plan(args):
     if not cases:
         raise UsageError(f"preset {preset.name} has no cases")
     for c in cases:
-        err = binary.validate(c.workload, c.params)
-        if err:
-            raise UsageError(err)
+        paramspec.parse(workloads[c.workload], c.params)  # the catalogue's types and bounds, as the binary checks
     if args.runtime != "c":
         py, notes = cpython.expand(cases)
         for n in notes:

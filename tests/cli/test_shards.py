@@ -12,7 +12,7 @@ import hostrun
 from hostrun import SMALL, keys, meta, one_line_error, pyalloc, rows, run_dir
 
 sys.path.insert(0, os.path.join(hostrun.SOURCE, "scripts"))
-from pab import shard  # noqa: E402
+from pab import schema, shard  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
 
 SEED = "4242"
@@ -67,7 +67,7 @@ class Sharded(unittest.TestCase):
         self.assertEqual({r["status"] for r in rows(merged)}, {"ok"})
         m = meta(merged)
         self.assertTrue(m["complete"])
-        self.assertEqual((m["kind"], m["schema"], m["missing_shards"]), ("run", 2, {}))
+        self.assertEqual((m["kind"], m["schema"], m["missing_shards"]), ("run", schema.SCHEMA, {}))
         self.assertEqual([i["path"] for i in m["inputs"]], [os.path.realpath(s) for s in self.shards])
         self.assertEqual(m["plan"]["hash"], meta(self.whole)["plan"]["hash"])
         p = pyalloc("report", merged, "--no-charts")
@@ -89,7 +89,7 @@ class Sharded(unittest.TestCase):
         of = plans[0]["of"]
         canonical = json.dumps(of, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         self.assertEqual(plans[0]["hash"], "sha256:" + hashlib.sha256(canonical).hexdigest())  # as `how` says
-        self.assertEqual((of["seed"], of["rounds"], of["schema"], len(of["cases"])), (int(SEED), 2, 2, 5))
+        self.assertEqual((of["seed"], of["rounds"], of["schema"], len(of["cases"])), (int(SEED), 2, schema.SCHEMA, 5))
         self.assertEqual([c["name"] for c in of["configs"]], ["glibc", "jemalloc"])
         for i, s in enumerate(self.shards, start=1):
             self.assertEqual(meta(s)["shard"], f"{i}/3")
@@ -140,7 +140,7 @@ class Sharded(unittest.TestCase):
         fixture = os.path.join(hostrun.SOURCE, "tests", "fixtures", "schema1", "matrix")
         cases = [((s1, s1), "is given twice"),
                  ((s1, self.copy(s1, "twin")), "repeats a row of"),
-                 ((s1, fixture), "schema 2 and"),
+                 ((s1, fixture), f"schema {schema.SCHEMA} and"),
                  ((s1, self.copy(s2, "a-try", kind="try")), "merge runs of one kind"),
                  ((s1, self.out("nonexistent")), "no such run"),
                  ((s1, self.copy(s2, "cut", shard="2/4")), "cut a plan one way per host")]
