@@ -48,6 +48,8 @@ def _values(key, text):
 
 def parse_one(text):
     key, sep, rest = text.partition("=")
+    if not sep:
+        split_list(text, "--sweep")  # '' and 'a,,b' are refused as every list option refuses them
     if not sep or not key:
         raise UsageError(f"--sweep {text!r}: expected KEY=v1,v2,... (an environment variable or ALLOCATOR.OPTION)")
     values = _values(key, rest)

@@ -157,6 +157,29 @@ class SweepRun(unittest.TestCase):
             self.assertEqual(os.listdir(d), [])
 
 
+class Try(unittest.TestCase):
+    def test_try_sweeps_and_reads_knobs_back_in_the_program(self):
+        typo = temp_file(self, "name\tallocator\tlibrary\trelease\tenv\tmatrix\tdescription\n"
+                               "jemalloc-typo\tjemalloc\t@jemalloc\tnone\tMALLOC_CONF=dirty_decay_msx:0\topt-in\tt\n",
+                         ".tsv")
+        with tempfile.TemporaryDirectory() as d:
+            p = pyalloc(["try", "--configs", "glibc,jemalloc,jemalloc-typo", "--configs-file", typo, "--sweep",
+                         "jemalloc.dirty_decay_ms=0,1000", "--layers", "malloc", "--rounds", "1", "--out", d, "--",
+                         "/usr/bin/python3", "-c", "x = [bytes(1000) for i in range(10000)]"])
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(d, "latest", "results.csv"), newline="") as f:
+                rows = {r["config"]: r for r in csv.DictReader(f)}
+            with open(os.path.join(d, "latest", "meta.json")) as f:
+                meta = json.load(f)
+        self.assertEqual((rows["jemalloc@dirty_decay_ms=1000"]["status"], rows["jemalloc@dirty_decay_ms=1000"]["tuning"]),
+                         ("ok", "dirty_decay_ms=1000"))
+        self.assertEqual(rows["jemalloc"]["tuning"], "")
+        bad = rows["jemalloc-typo@dirty_decay_ms=0"]
+        self.assertEqual(bad["status"], "failed")
+        self.assertIn("tuning: MALLOC_CONF option 'dirty_decay_msx' does not exist", bad["error"])
+        self.assertEqual(meta["sweeps"]["configs"]["jemalloc@dirty_decay_ms=0"]["base"], "jemalloc")
+
+
 class Allocators(unittest.TestCase):
     def test_knob_configs_verified_with_the_value_read_back(self):
         bad = temp_file(self, "name\tallocator\tlibrary\trelease\tenv\tmatrix\tdescription\n"
