@@ -49,8 +49,9 @@ def environment(config, lib, layer, probe_vars, base):
         env["PYTHONMALLOC"] = "malloc"
     env["PYTHONPATH"] = os.pathsep.join(x for x in (PYSITE, base.get("PYTHONPATH")) if x)
     env.update(probe_vars)
-    if knobs.text(config):  # read back by the probe before the program starts (docs/design.md §13)
-        env["PAB_PROBE_KNOBS"] = knobs.text(config)
+    asked = knobs.text(config)
+    if asked:  # read back by the probe before the program starts (docs/design.md §13)
+        env["PAB_PROBE_KNOBS"] = asked
     return env
 
 

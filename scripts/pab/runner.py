@@ -29,8 +29,9 @@ def command(exe, job, seed, protocol, out_json, timeline=None):
     argv += [f"--pab_expect={job.config.allocator}", f"--pab_release={job.config.release}", f"--pab_seed={seed}",
              f"--pab_cycles={protocol['cycles']}", f"--pab_warmup={protocol['warmup']}",
              f"--benchmark_out={out_json}", "--benchmark_out_format=json"]
-    if knobs.text(job.config):  # read back in the child before the base RSS: a knob not in force fails the case
-        argv.append(f"--pab_knobs={knobs.text(job.config)}")
+    asked = knobs.text(job.config)
+    if asked:  # read back in the child before the base RSS: a knob refused fails the case
+        argv.append(f"--pab_knobs={asked}")
     if timeline:
         argv.append(f"--pab_timeline={timeline}")
     return argv
