@@ -24,8 +24,7 @@ def register(sub):
                        description="Runs CMD once per (configuration, Python allocator layer, round), each a fresh "
                        "process with the probe preloaded, after one warm-up run that is not measured; writes "
                        "<out>/<run-id>/results.csv (workload `program`) and meta.json like `run`.")
-    p.add_argument("--configs", help="comma-separated configuration names; 'default' (the default) or 'all'")
-    p.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+    configs.add_options(p)
     p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
                    help="as for run: one configuration per value from each configuration the key applies to")
     p.add_argument("--layers", help="pymalloc,malloc (default for a Python program: both), one of them, or none "

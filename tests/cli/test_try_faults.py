@@ -79,7 +79,7 @@ class Interrupted(unittest.TestCase):
             while time.monotonic() < end and hung is None:
                 time.sleep(0.05)
                 hung = next((pid for pid in map(int, filter(str.isdigit, os.listdir("/proc"))) if _is(pid, cmd)
-                             and "PYTHONMALLOC=malloc" in _environ(pid)), None)
+                             and _parent(pid) == p.pid and "PYTHONMALLOC=malloc" in _environ(pid)), None)
             self.assertIsNotNone(hung, "the hanging run never started")
             p.send_signal(signal.SIGINT)
             _, err = p.communicate(timeout=30)
@@ -101,6 +101,15 @@ def _is(pid, cmd):
             return f.read().split(b"\0")[:-1] == [c.encode() for c in cmd]
     except OSError:
         return False
+
+
+def _parent(pid):
+    """Its parent's pid: a hung program of an earlier test, still being reaped, is not this run's."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _environ(pid):
