@@ -27,6 +27,7 @@ def lib():
         "pab_ffi_release": (ctypes.c_int, (ctypes.c_char_p,)),
         "pab_ffi_library": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
         "pab_ffi_tuning": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
+        "pab_ffi_knob_owner": (ctypes.c_char_p, (ctypes.c_char_p,)),
         "pab_rss_bytes": (ctypes.c_uint64, ()),
         "pab_hwm_bytes": (ctypes.c_uint64, ()),
         "pab_hwm_reset": (ctypes.c_bool, ()),
@@ -49,7 +50,8 @@ def _text(fn, *args):
 
 @functools.lru_cache(maxsize=None)
 def allocators():
-    """[{"name", "unique", "soname", "release_text", "release_py"}] in registry order (`other` last)."""
+    """[{"name", "unique", "soname", "release_text", "release_py", "knob_env", "option"}] in registry order (`other`
+    last); option = {"var", "prefix", "kv", "sep"}: how `--sweep ALLOCATOR.OPTION` sets an option (allocators/)."""
     rc, text = _text(lib().pab_ffi_allocators)
     return json.loads(text)
 
@@ -81,8 +83,13 @@ def library(name):
 
 
 def tuning(name, knobs):
-    """(status, text): 0 and the knob values read back; -1 and why; 1 when the allocator has no read-back."""
+    """(status, text): 0 and the knob values read back in this process ("KEY=APPLIED;..."), or -1 and why."""
     return _text(lib().pab_ffi_tuning, name.encode(), knobs.encode())
+
+
+def knob_owner(name):
+    """The allocator that reads environment variable `name` (allocators/<name>.c's knob_env), or None."""
+    return lib().pab_ffi_knob_owner(name.encode()).decode() or None
 
 
 def rss_bytes():
