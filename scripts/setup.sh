@@ -3,7 +3,7 @@
 # As root it runs apt-get (with `apt-get update` first when needed); otherwise it prints the command and fails.
 set -eu
 PKGS="build-essential cmake pkg-config libbenchmark-dev libjemalloc-dev libmimalloc-dev \
-libgoogle-perftools-dev libtbb-dev python3 python3-matplotlib python3-scipy"
+libgoogle-perftools-dev libtbb-dev python3 python3-matplotlib python3-scipy parallel rsync openssh-client openssh-server"
 
 missing=""
 for p in $PKGS; do

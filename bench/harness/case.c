@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pab_internal.h"
 
@@ -51,20 +52,41 @@ int pab_enomem(pab_ctx *c, uint64_t bytes) {
                     (unsigned long long)bytes);
 }
 
+int pab_threads_for(pab_ctx *c, int64_t want) {
+    long cores = c->cores > 0 ? c->cores : sysconf(_SC_NPROCESSORS_ONLN);
+    c->threads_asked = (int)want;
+    c->threads = (int)(cores > 0 && want > cores ? cores : want);
+    return c->threads;
+}
+
 bool pab_need(pab_ctx *c, uint64_t bytes, const char *what) {
-    char who[128];
-    snprintf(who, sizeof who, "%s (%s)", c->v.w->name, what ? what : "its data");
-    if (!pab_guard(bytes, pab_mem_available(), who, c->error, sizeof c->error)) return true;
+    c->need = bytes;
+    snprintf(c->need_who, sizeof c->need_who, "%s (%s)", c->v.w->name, what ? what : "its data");
+    if (c->need_only) return false; /* --pab_need: what the case would ask for is known; stop before it allocates */
+    if (!pab_guard(bytes, pab_mem_available(), c->need_who, c->error, sizeof c->error)) return true;
     c->failed = true;
     return false;
 }
 
-/* The service after its spike: the process sleeps, touching nothing (the harness's own clock, no allocator call). */
+/* The service after its spike (docs/design.md §13): idle_mode=sleep sleeps, touching nothing; trickle wakes every
+ * ms for one 64 KiB request (written, read, freed): allocator activity, which jemalloc's decay needs unless its
+ * background_thread runs.  Neither counts in the tally or in cold_ns. */
+static volatile unsigned char idle_sink; /* the trickle's data is read, so no compiler drops its malloc */
 static void idle(pab_ctx *c) {
-    uint64_t ms = pab_size(c, "idle_ms"), t = pab_now_ns();
+    uint64_t ms = pab_size(c, "idle_ms"), t = pab_now_ns(), end = t + ms * 1000000ull;
     if (!ms) return;
-    struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&d, &d)) {}
+    if (pab_choice(c, "idle_mode") == 1) {
+        for (uint64_t i = 0; pab_now_ns() < end; i++) {
+            struct timespec d = {0, 1000000L};
+            nanosleep(&d, NULL);
+            unsigned char *b = malloc(64 << 10);
+            if (b) b[0] = (unsigned char)i, b[(64 << 10) - 1] = 1, idle_sink = b[0] + b[(64 << 10) - 1];
+            free(b);
+        }
+    } else {
+        struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&d, &d)) {}
+    }
     c->m.rss_after_idle = pab_rss_bytes();
     c->idle_ns = pab_now_ns() - t;
     pab_timeline_event("after_idle");
@@ -146,7 +168,7 @@ static void measure_once(pab_ctx *c) {
         pab_fail(c, "harness: cannot reset the peak RSS (writing 5 to /proc/self/clear_refs failed)");
         return;
     }
-    if (c->timeline && pab_timeline_start(c->timeline, c->timeline_ms))
+    if (c->timeline && pab_timeline_start(c->timeline, c->timeline_ms, "cycle_start"))
         fprintf(stderr, "pyalloc-bench: cannot write the timeline to %s\n", c->timeline);
     c->m.rss_base = pab_rss_bytes();
     pab_hwm_reset();

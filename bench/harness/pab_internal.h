@@ -29,11 +29,6 @@ bool pab_param_common(const pab_param *p);
 int pab_values_parse(pab_values *v, const pab_workload *w, int n, char **kv, char *err, size_t errlen);
 void pab_values_format(const pab_values *v, char *out, size_t len); /* key=value;... sorted by key */
 
-/* The timeline (timeline.c): a sampler thread, buffers from mmap. */
-int pab_timeline_start(const char *path, unsigned ms);
-void pab_timeline_event(const char *name);
-void pab_timeline_stop(void);
-
 /* A case: the workload, its values, the timing protocol, and what the instrumented cycle measured. */
 #define PAB_MAX_CYCLES 100000
 struct pab_ctx {
@@ -42,9 +37,12 @@ struct pab_ctx {
     void *state;
     const pab_allocator *alloc;
     uint64_t seed;
-    int threads;
+    int threads, threads_asked, cores; /* cores: what pab_threads_for caps at (0: those online) */
     unsigned cycles, warmup; /* the timing protocol: warm-up cycles, then timed cycles */
     bool release_cycle, instrumented, freed, set_up, measured, failed;
+    bool need_only;      /* --pab_need: pab_need records and stops setup there (need.c) */
+    uint64_t need;       /* what setup asked the guard for (pab_need), and for what */
+    char need_who[128];
     const char *timeline;
     unsigned timeline_ms;
     uint64_t idle_ns; /* spent idling inside the instrumented cycle: not part of cold_ns */
@@ -59,5 +57,6 @@ struct pab_ctx {
 void pab_case_bench(pab_state *st, void *ctx); /* the benchmark function of every workload */
 void pab_case_teardown(pab_ctx *c);
 void pab_counters_json(pab_json *j);           /* the counter table, for --pab_list */
+int pab_case_need(pab_ctx *c, char *out, size_t len); /* --pab_need (need.c): 0 and JSON in out, or 2 and why */
 
 #endif

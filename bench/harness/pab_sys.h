@@ -28,6 +28,12 @@ void pab_format_bytes(uint64_t n, char *out, size_t len); /* "1.5 GiB" */
 int pab_guard(uint64_t need, uint64_t avail, const char *who, char *msg, size_t len);
 uint64_t pab_guard_wants(uint64_t need); /* the MemAvailable at which need fits */
 
+/* The timeline (timeline.c): a sampler thread records RSS every ms milliseconds (0: 5) from now, with events, into
+ * mmap'd buffers; stop writes path as CSV t_ns,rss_bytes,event (t_ns from start; the first event is `first`). */
+int pab_timeline_start(const char *path, unsigned ms, const char *first);
+void pab_timeline_event(const char *name);
+void pab_timeline_stop(void);
+
 /* JSON into a fixed buffer (json.c): never allocates.  Writes stop, silently, at the buffer's end; pab_json_ok
  * tells whether everything fitted. */
 typedef struct { char *buf; size_t len, used; } pab_json;

@@ -1,5 +1,5 @@
 /* CPython's container growth rules as pure arithmetic: list_resize, bytearray_resize, dict insertion resize.
- * Source: Objects/listobject.c, Objects/bytearrayobject.c, Objects/dictobject.c of 3.11/3.12 (CPYTHON-FACTS). */
+ * Source: Objects/listobject.c, Objects/bytearrayobject.c, Objects/dictobject.c of 3.11/3.12 (docs/cpython-facts.md). */
 #include "pab_pylist.h"
 
 size_t pab_list_resize(size_t cap, size_t old_len, size_t len) {

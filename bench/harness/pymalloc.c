@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "pab_assert.h"
 #include "pab_pymalloc.h"
 
 typedef struct pym_pool pym_pool;
@@ -116,6 +117,43 @@ bool pab_pym_owns(const pab_pym *m, const void *p) {
 
 size_t pab_pym_block_size(const void *p) { return class_size(pool_of(p)->szidx); }
 
+/* ---- invariants (debug builds: pab_assert.h) ---- */
+
+#if PAB_DEBUG
+/* Every invariant of the model at once, checked at arena events: the usable list is doubly linked, sorted by
+ * ascending free pools, with last_with[k] its rightmost arena of k free pools; an arena's free count is its cached
+ * plus its never-carved pools, and cached pools are empty; a used list holds pools of its class with a block free
+ * and a block handed out; the statistics agree with all of it.  Checked at arena events and when the statistics
+ * are read. */
+static bool heap_ok(const pab_pym *m) {
+    for (const pym_arena *a = m->usable, *prev = NULL; a; prev = a, a = a->next) {
+        pab_assert_internal(a->prev == prev && a->base);
+        pab_assert_internal(a->nfree >= 1 && a->nfree <= a->ntotal && (!prev || prev->nfree <= a->nfree));
+        pab_assert_internal((m->last_with[a->nfree] == a) == (!a->next || a->next->nfree != a->nfree));
+    }
+    for (uint32_t k = 0; k <= PAB_PYM_MAX_POOLS; k++)
+        pab_assert_internal(!m->last_with[k] || (m->last_with[k]->nfree == k && m->last_with[k]->base));
+    size_t arenas = 0, total = 0, empty = 0, used = 0, blocks = 0;
+    for (uint32_t i = 0; i < m->nslots; i++) {
+        const pym_arena *a = &m->arenas[i];
+        if (!a->base) continue;
+        uint32_t cached = 0, n = carved(a);
+        for (const pym_pool *p = a->freepools; p; p = p->next, cached++) pab_assert_internal(!p->count && p->arena == i);
+        pab_assert_internal(a->nfree == cached + a->ntotal - n);
+        const uint8_t *first = (const uint8_t *)a->carve - (size_t)n * PAB_PYM_POOL_SIZE;
+        for (uint32_t k = 0; k < n; k++) blocks += ((const pym_pool *)(first + (size_t)k * PAB_PYM_POOL_SIZE))->count;
+        arenas++, total += a->ntotal, empty += cached, used += n - cached;
+    }
+    for (uint32_t c = 0; c < PAB_PYM_CLASSES; c++)
+        for (const pym_pool *head = &m->used[c], *p = head->next; p != head; p = p->next)
+            pab_assert_internal(p->next->prev == p && p->szidx == c && p->count >= 1 &&
+                                p->count < pab_pym_blocks_per_pool(class_size(c)));
+    pab_assert_internal(arenas == m->st.arenas && total == m->st.pools_total && empty == m->st.pools_empty &&
+                        used == m->st.pools_used && blocks == m->st.blocks);
+    return true;
+}
+#endif
+
 /* ---- arenas ---- */
 
 static bool grow_slots(pab_pym *m) {
@@ -130,6 +168,7 @@ static bool grow_slots(pab_pym *m) {
 }
 
 static pym_arena *new_arena(pab_pym *m) {
+    pab_assert_internal(!m->usable && heap_ok(m));
     if (!m->unused && !grow_slots(m)) return NULL;
     void *addr = mmap(NULL, PAB_PYM_ARENA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (addr == MAP_FAILED) return NULL;
@@ -170,6 +209,7 @@ static void drop_arena(pab_pym *m, pym_arena *a) {
     a->base = 0;
     a->next = m->unused;
     m->unused = a;
+    pab_assert_internal(heap_ok(m));
 }
 
 /* ---- pools ---- */
@@ -199,6 +239,7 @@ static pym_pool *take_pool(pab_pym *m) {
         m->usable = a;
         m->last_with[a->nfree] = a;
     }
+    pab_assert_internal(!a->prev && a->nfree >= 1 && a->nfree <= a->ntotal);
     /* a has the fewest free pools, so one less keeps the order; only the fingers move */
     if (m->last_with[a->nfree] == a) m->last_with[a->nfree] = NULL;
     if (a->nfree > 1) m->last_with[a->nfree - 1] = a;
@@ -235,6 +276,7 @@ void *pab_pym_alloc(pab_pym *m, size_t n) {
     uint32_t c = (uint32_t)(n - 1) >> 4;
     pym_pool *head = &m->used[c], *pool = head->next;
     if (__builtin_expect(pool == head, 0)) return alloc_from_new_pool(m, c);
+    pab_assert_internal(pool->szidx == c && pool->count < pab_pym_blocks_per_pool(class_size(c)));
     pool->count++;
     m->st.blocks++;
     uint8_t *b = pool->freeblock;
@@ -291,10 +333,13 @@ static void pool_to_free(pab_pym *m, pym_pool *pool) {
     a->next = last->next;
     if (a->next) a->next->prev = a;
     last->next = a;
+    pab_assert_internal(a->prev->nfree <= a->nfree && (!a->next || a->nfree <= a->next->nfree));
 }
 
 void pab_pym_free(pab_pym *m, void *p) {
     pym_pool *pool = pool_of(p);
+    pab_assert_internal(pab_pym_owns(m, p) && pool->count > 0 && pool->arena < m->nslots);
+    pab_assert_internal(((uintptr_t)p - (uintptr_t)pool - PAB_PYM_POOL_OVERHEAD) % class_size(pool->szidx) == 0);
     uint8_t *lastfree = pool->freeblock;
     *(uint8_t **)p = lastfree;
     pool->freeblock = p;
@@ -304,7 +349,10 @@ void pab_pym_free(pab_pym *m, void *p) {
     else if (!pool->count) pool_to_free(m, pool);
 }
 
-pab_pym_stats pab_pym_stat(const pab_pym *m) { return m->st; }
+pab_pym_stats pab_pym_stat(const pab_pym *m) {
+    pab_assert_internal(heap_ok(m)); /* statistics a test reads have been checked against the structure */
+    return m->st;
+}
 
 size_t pab_pym_arena_slots(const pab_pym *m) { return m->nslots; }
 

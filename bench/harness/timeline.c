@@ -1,5 +1,5 @@
-/* The opt-in timeline: a sampler thread records RSS every N ms during the instrumented cycle, plus phase events,
- * into an mmap'd buffer (never malloc: the allocator under test must not see the probe), written out at the end. */
+/* The opt-in timeline: a sampler thread records RSS every N ms (over the instrumented cycle, or a whole program under
+ * the probe) plus events into an mmap'd buffer (never malloc: the allocator under test must not see it). */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pab_internal.h"
+#include "pab_sys.h"
 
 #define PAB_TL_MAX (1u << 20)
 
-struct sample { uint64_t t, rss; char event[24]; };
+struct sample { uint64_t t, rss; char event[48]; }; /* 48: a mark name (47 characters) fits */
 
 static struct sample *buf;
 static atomic_uint used;
@@ -40,14 +40,14 @@ static void *sample_loop(void *arg) {
     return arg;
 }
 
-int pab_timeline_start(const char *path, unsigned ms) {
+int pab_timeline_start(const char *path, unsigned ms, const char *first) {
     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     buf = mmap(NULL, PAB_TL_MAX * sizeof *buf, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (fd < 0 || buf == MAP_FAILED) return -1;
     period_ms = ms ? ms : 5;
     t0 = pab_now_ns();
     atomic_store(&running, true);
-    add("cycle_start");
+    add(first);
     return pthread_create(&sampler, NULL, sample_loop, NULL) ? -1 : 0;
 }
 

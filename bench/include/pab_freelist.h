@@ -1,7 +1,7 @@
-/* pab_freelist.h — CPython 3.11/3.12's per-type free lists over the object layer (CPYTHON-FACTS "Free lists"):
+/* pab_freelist.h — CPython 3.11/3.12's per-type free lists over the object layer (docs/cpython-facts.md "Free lists"):
  * a reuse takes a parked object and makes no allocator call; a free parks the object while its list has room.
  *
- * Counting (DESIGN §5, ops_per_s is object-level): every create and every destroy is one op in the heap's tally,
+ * Counting (docs/design.md §5, ops_per_s is object-level): every create and every destroy is one op in the heap's tally,
  * whether the free list or the layer serves it, so layers and freelist=on/off compare per Python request.
  * A parked object is dead (not live bytes).  Allocator calls are what pab_heap_calls_of() counts: a hit adds none.
  * Caps: float 100; tuples of length 1..20, 2000 per length; list headers 80 (the item array is never kept);

@@ -1,4 +1,4 @@
-/* pab_gc.h — CPython 3.11/3.12's cyclic GC trigger model (Modules/gcmodule.c, CPYTHON-FACTS "Cyclic GC"):
+/* pab_gc.h — CPython 3.11/3.12's cyclic GC trigger model (Modules/gcmodule.c, docs/cpython-facts.md "Cyclic GC"):
  * three generations, thresholds (700, 10, 10), gen0 counter = net container allocations, the gen2 25 % rule.
  *
  * What it models: when collections happen, which generation, what they free (only objects the program marked

@@ -1,5 +1,5 @@
 /* pab_pylist.h — CPython's container growth arithmetic (3.11/3.12): list, bytearray, dict keys, str.
- * Pure functions, shared by the workloads and pinned by tests/c/test_list.c against CPYTHON-FACTS. */
+ * Pure functions, shared by the workloads and pinned by tests/c/test_list.c against docs/cpython-facts.md. */
 #ifndef PAB_PYLIST_H
 #define PAB_PYLIST_H
 

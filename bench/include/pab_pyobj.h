@@ -1,5 +1,5 @@
 /* pab_pyobj.h — the Python-object layer: where a CPython object's bytes come from.
- * layer=malloc is PYTHONMALLOC=malloc; layer=pymalloc models Objects/obmalloc.c (DESIGN §7, CPYTHON-FACTS). */
+ * layer=malloc is PYTHONMALLOC=malloc; layer=pymalloc models Objects/obmalloc.c (docs/design.md §7, docs/cpython-facts.md). */
 #ifndef PAB_PYOBJ_H
 #define PAB_PYOBJ_H
 

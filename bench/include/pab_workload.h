@@ -1,5 +1,60 @@
 /* pab_workload.h — what a workload file sees: named parameters, one cycle, phase marks, live bytes,
- * checksums, the memory guard.  The harness (bench/harness/case.c) owns everything else. */
+ * checksums, the memory guard.  The harness (bench/harness/case.c) owns everything else.
+ *
+ * A complete workload, bench/workloads/blocks.c (tests/cli/test_docs.py compiles this text):
+ *
+ *     // blocks: `count` blocks of `size` bytes made, checked and freed, LIFO, in every cycle.
+ *     #include <stdlib.h>
+ *
+ *     #include "pab_workload.h"
+ *
+ *     static const pab_param params[] = {  // name, type, default, choices, help, min, max (0: none)
+ *         {"count", PAB_P_SIZE, "10K", NULL, "blocks per cycle", 1, 0},
+ *         {"size", PAB_P_SIZE, "64", NULL, "bytes per block", 1, 1 << 20},
+ *         {NULL},
+ *     };
+ *
+ *     struct blocks { void **b; uint64_t count, size; };  // the workload's state, zeroed by the harness
+ *
+ *     static int setup(pab_ctx *c, void *state) {
+ *         struct blocks *s = state;
+ *         s->count = pab_size(c, "count");
+ *         s->size = pab_size(c, "size");
+ *         if (!pab_need(c, s->count * (s->size + 16), "its blocks")) return -1;  // too big: a `skipped` row
+ *         s->b = pab_scratch(s->count * sizeof *s->b);  // bookkeeping comes from mmap, never the allocator
+ *         return s->b ? 0 : pab_fail(c, "blocks: no memory for %llu pointers", (unsigned long long)s->count);
+ *     }
+ *
+ *     static int cycle(pab_ctx *c, void *state) {  // once instrumented, then warm-up and timed cycles
+ *         struct blocks *s = state;
+ *         struct pab_tally *t = pab_tally(c);
+ *         for (uint64_t i = 0; i < s->count; i++) {
+ *             if (!(s->b[i] = malloc(s->size))) return pab_enomem(c, s->size);  // NULL: a `failed` ENOMEM row
+ *             pab_tag(s->b[i], s->size, pab_mix64(i));  // written, so -O2 cannot delete the work
+ *             pab_count(t, 1, (int64_t)s->size);        // one request; size more bytes live
+ *         }
+ *         for (uint64_t i = s->count; i-- > 0;) {
+ *             if (!pab_tag_ok(s->b[i], s->size, pab_mix64(i)))
+ *                 return pab_fail(c, "blocks: checksum mismatch in block %llu", (unsigned long long)i);
+ *             free(s->b[i]);
+ *             pab_count(t, 1, -(int64_t)s->size);
+ *         }
+ *         pab_freed(c);  // `after free`: RSS is taken here (and release=cycle configurations release)
+ *         return 0;
+ *     }
+ *
+ *     static void teardown(pab_ctx *c, void *state) {
+ *         struct blocks *s = state;
+ *         pab_scratch_free(s->b, s->count * sizeof *s->b);
+ *     }
+ *
+ *     PAB_WORKLOAD(blocks, .shows = "what `count` blocks of `size` bytes cost", .does = "make, check, free LIFO",
+ *                  .params = params, .state_size = sizeof(struct blocks),
+ *                  .setup = setup, .cycle = cycle, .teardown = teardown);
+ *
+ * Dropped into bench/workloads/ it is built (CMake globs the folder), listed by `pyalloc workloads` and run by
+ * `pyalloc run --workloads blocks --param size=1K`; the harness takes every measurement (docs/design.md §5, §7).
+ * Its CPython twin would be bench/python/blocks.py, declaring only what Python cannot express. */
 #ifndef PAB_WORKLOAD_H
 #define PAB_WORKLOAD_H
 
@@ -57,9 +112,13 @@ const char *pab_str(const pab_ctx *c, const char *name);
 uint64_t pab_seed(const pab_ctx *c);                     /* the case's seed, for pab_rng */
 void pab_set_threads(pab_ctx *c, int threads);           /* the `threads` column; default 1 */
 void pab_set_mark(pab_ctx *c, const char *mark);         /* the `mark` column: where `after free` was taken */
+/* Threads a case runs: `want`, capped at the cores (online, or --pab_cores); sets the `threads` column.
+ * `pyalloc plan` shows both what a case asks for and what it gets. */
+int pab_threads_for(pab_ctx *c, int64_t want);
 
-/* The memory guard: call in setup with the bytes the case will touch at most.
- * Returns false (the case becomes a `skipped` row saying why) when that exceeds the safe share. */
+/* The memory guard: call once in setup, before allocating, with the bytes the case will touch at most.
+ * Returns false (the case becomes a `skipped` row saying why) when that exceeds the safe share.
+ * Under --pab_need it records the bytes and returns false, so `pyalloc plan` learns them without running the case. */
 bool pab_need(pab_ctx *c, uint64_t bytes, const char *what);
 
 /* Bookkeeping memory (slot arrays, queues): zeroed anonymous mmap, never from the allocator under test, so

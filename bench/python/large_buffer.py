@@ -4,13 +4,6 @@ import ctypes
 
 import pab_harness as h
 
-P = h.Param
-PARAMS = [
-    P("size", "size", "256M", help="bytes per buffer", min=8),
-    P("mode", "enum", "memset", "memset|calloc", "memset: create_string_buffer(n); calloc: bytes(n)"),
-    P("touch", "int", "0", help="percent of the pages written after creation (stamps)", max=100),
-    P("repeats", "int", "1", help="buffers created and freed one after another per cycle", min=1),
-]
 PAGE = 4096
 STRIDE = 256  # memset mode: pages stamped for the checksum (every 256th); the memset itself touched all
 
@@ -55,7 +48,6 @@ def need(p):
     return p["size"] if p["mode"] == "memset" else p["size"] * p["touch"] // 100
 
 
-WORKLOAD = h.Workload("large_buffer", "cost of a huge buffer, and whether freeing it returns RSS",
-                      "create_string_buffer(n) or bytes(n), touch a share, free", PARAMS, setup, cycle, need)
+WORKLOAD = h.Workload("large_buffer", setup, cycle, need)
 if __name__ == "__main__":
     h.main(WORKLOAD)

@@ -6,13 +6,6 @@ from array import array
 
 import pab_harness as h
 
-P = h.Param
-PARAMS = [
-    P("n", "size", "1M", help="objects appended, then popped, per cycle", min=1),
-    P("survivors", "int", "0", help="keep every k-th popped object alive until the next cycle (0: none)"),
-    P("shrink", "enum", "cpython", "cpython|none", "cpython: list.pop() (shrinks below half); none: never shrink"),
-    P("mix", "enum", "python", "python|uniform", "object size mix (bench/mixes.tsv)"),
-]
 DRAWS = 1 << 16
 
 
@@ -57,8 +50,6 @@ def need(p):
     return p["n"] * (100 + 16 + 16)
 
 
-WORKLOAD = h.Workload("list_pop", "memory kept after pop(), and what trim gives back",
-                      "append N objects from the size mix, pop them all, keep 1 in `survivors`",
-                      PARAMS, setup, cycle, need)
+WORKLOAD = h.Workload("list_pop", setup, cycle, need)
 if __name__ == "__main__":
     h.main(WORKLOAD)

@@ -4,16 +4,6 @@ import random
 
 import pab_harness as h
 
-P = h.Param
-PARAMS = [
-    P("min", "size", "64K", help="smallest buffer (sizes are log-uniform in [min, max])", min=16),
-    P("max", "size", "32M", help="largest buffer", min=16),
-    P("live", "int", "16", help="buffers alive at once (a new one replaces the oldest)", min=1),
-    P("count", "int", "64", help="buffers made per cycle", min=1),
-    P("primer", "size", "8M", help="a buffer made and freed first (0: none)"),
-    P("keep", "int", "1", help="youngest buffers still alive at `after free`"),
-]
-
 
 class State:
     pass
@@ -64,7 +54,6 @@ def need(p):
     return p["live"] * p["max"] + p["primer"]
 
 
-WORKLOAD = h.Workload("medium_buffers", "glibc's dynamic mmap threshold: freed 2 MiB buffers that stay resident",
-                      "a primer, then a FIFO churn of bytearrays from min to max bytes", PARAMS, setup, cycle, need)
+WORKLOAD = h.Workload("medium_buffers", setup, cycle, need)
 if __name__ == "__main__":
     h.main(WORKLOAD)

@@ -2,16 +2,6 @@
 # bytearray growth (size + size/8 + 6), dict inserts (keys resized to a power of two >= 3 x used).
 import pab_harness as h
 
-P = h.Param
-PARAMS = [
-    P("kind", "enum", "all", "all|str|bytearray|dict", "which container grows (all: the three in turn)"),
-    P("count", "int", "16", help="objects of each kind grown per cycle (all stay alive until the cycle ends)", min=1),
-    P("final", "size", "64K", help="final length in bytes of each str and bytearray", min=1),
-    P("chunk", "size", "16", help="bytes appended per `+=`", min=1),
-    P("keys", "size", "10K", help="keys inserted into each dict", min=1),
-    P("shrink", "enum", "cpython", "cpython", "CPython's own behaviour only"),
-]
-
 
 def setup(c):
     return None
@@ -64,7 +54,6 @@ def need(p):
     return 4 * p["count"] * (p["final"] + p["keys"] * 100)
 
 
-WORKLOAD = h.Workload("realloc_growth", "realloc-heavy patterns", "grow str, bytearray and dict objects to their size",
-                      PARAMS, setup, cycle, need)
+WORKLOAD = h.Workload("realloc_growth", setup, cycle, need)
 if __name__ == "__main__":
     h.main(WORKLOAD)

@@ -6,14 +6,6 @@ from array import array
 
 import pab_harness as h
 
-P = h.Param
-PARAMS = [
-    P("live", "size", "100K", help="objects in the live set", min=1),
-    P("ops", "size", "200K", help="churn steps per cycle (a burst of temporaries or a replacement)"),
-    P("young", "int", "80", help="percent of steps that are short-lived temporaries, freed LIFO", max=100),
-    P("survivors", "int", "0", help="keep 1 in k objects alive after the cycle (0: none)"),
-    P("mix", "enum", "python", "python|uniform", "object size mix (bench/mixes.tsv)"),
-]
 DRAWS = 1 << 16  # pre-drawn sizes, picks and coin flips, cycled: the random module stays out of the loop
 
 
@@ -76,8 +68,6 @@ def need(p):
     return p["live"] * (8 + 2 * 200 + 32)
 
 
-WORKLOAD = h.Workload("small_churn", "speed and memory overhead of small-object traffic",
-                      "build a live set from the size mix, churn it, free all but 1 in `survivors`",
-                      PARAMS, setup, cycle, need)
+WORKLOAD = h.Workload("small_churn", setup, cycle, need)
 if __name__ == "__main__":
     h.main(WORKLOAD)

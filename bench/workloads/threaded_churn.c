@@ -3,8 +3,6 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
-#include <unistd.h>
-
 #include <string.h>
 
 #include "pab_churn.h"
@@ -43,10 +41,7 @@ static const pab_param params[] = {
 
 static int setup(pab_ctx *c, void *state) {
     struct tc *s = state;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int64_t want = pab_int(c, "threads");
-    s->nthreads = (int)(cpus > 0 && want > cpus ? cpus : want);
-    pab_set_threads(c, s->nthreads);
+    s->nthreads = pab_threads_for(c, pab_int(c, "threads"));
     s->cross = (uint64_t)pab_int(c, "cross");
     pab_churn proto = {0};
     pab_churn_params(&proto, c);

@@ -1,5 +1,6 @@
-# Finds the benchmark binary (build/bench/pyalloc-bench; env PAB_BUILD names another build directory)
-# and asks it what it knows: --pab_list (workloads), --pab_identify (which malloc), --pab_validate (params).
+# Finds the benchmark binary (build/bench/pyalloc-bench; env PAB_BUILD names another build directory) and asks it
+# what it knows: --pab_list (the catalogue: workloads, parameters, counters, allocators), --pab_identify (which
+# malloc), --pab_need (what a case will ask the memory guard for).
 import functools
 import json
 import os
@@ -33,18 +34,48 @@ def last_line(text):
 
 
 @functools.lru_cache(maxsize=None)
+def catalogue():
+    """The catalogue {"workloads", "counters", "allocators"}: the binary's --pab_list, or the JSON file that env
+    PAB_CATALOGUE names (another build's catalogue, or a test's edited copy).  The one loader: the CLI and the CPython
+    twins both read their workloads, parameters and counters through it."""
+    override = os.environ.get("PAB_CATALOGUE")
+    if override:
+        try:
+            with open(override) as f:
+                data = json.load(f)
+        except OSError as e:
+            raise UsageError(f"PAB_CATALOGUE={override}: cannot read it ({e.strerror})")
+        except ValueError as e:
+            raise UsageError(f"PAB_CATALOGUE={override} is not JSON ({e})")
+    else:  # never under a preloaded allocator: the catalogue is the binary's, not the configuration's
+        p = _run(["--pab_list"], env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+        if p.returncode != 0:
+            raise UsageError(f"pyalloc-bench --pab_list failed: {last_line(p.stderr) or f'exit {p.returncode}'}")
+        try:
+            data = json.loads(p.stdout)
+        except ValueError as e:
+            raise UsageError(f"pyalloc-bench --pab_list printed no catalogue ({e})")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("workloads", "counters")):
+        raise UsageError(f"{override or 'pyalloc-bench --pab_list'} is not a catalogue (no workloads and counters)")
+    return data
+
+
 def workloads():
-    """{name: {"shows", "does", "params": [{"name", "type", "default", ...}]}} from --pab_list."""
-    p = _run(["--pab_list"])
-    if p.returncode != 0:
-        raise UsageError(f"pyalloc-bench --pab_list failed: {last_line(p.stderr) or f'exit {p.returncode}'}")
-    return {w["name"]: w for w in json.loads(p.stdout)["workloads"]}
+    """{name: {"shows", "does", "params": [{"name", "type", "default", "help", ...}]}} of the catalogue."""
+    return {w["name"]: w for w in catalogue()["workloads"]}
 
 
-def identify(env, expect):
-    """(info dict or None, error line or ''): runs --pab_identify under env (LD_PRELOAD and the config's knobs)."""
+def counters():
+    """The counter names every case reports (bench/harness/case.c's table), in the catalogue's order."""
+    return [c["name"] for c in catalogue()["counters"]]
+
+
+def identify(env, expect, knobs=""):
+    """(info dict or None, error line or ''): runs --pab_identify under env (LD_PRELOAD and the config's knobs);
+    with knobs (the --pab_knobs text), info has "tuning": what the allocator read back."""
     try:
-        p = _run(["--pab_identify", f"--pab_expect={expect}"], env=env, timeout=30)
+        p = _run(["--pab_identify", f"--pab_expect={expect}"] + ([f"--pab_knobs={knobs}"] if knobs else []),
+                 env=env, timeout=30)
     except subprocess.TimeoutExpired:
         return None, "timed out"
     info = None
@@ -57,9 +88,11 @@ def identify(env, expect):
     return info, ""
 
 
-def validate(workload, params):
-    """'' when the binary accepts the workload and its --pab_param values, else its one-line complaint."""
-    p = _run(["--pab_validate", f"--pab_workload={workload}"] + [f"--pab_param={k}={v}" for k, v in params.items()])
-    if p.returncode == 0:
-        return ""
-    return last_line(p.stderr).removeprefix("pyalloc-bench: ") or f"exit status {p.returncode}"
+def need(workload, params, cores=None):
+    """What the case will touch, by its workload's own sums (bench/CONTRACT.md --pab_need): {"need_bytes", "who",
+    "threads", "threads_asked", "params"}; UsageError with the binary's line when setup fails before its guard."""
+    argv = ["--pab_need", f"--pab_workload={workload}"] + [f"--pab_param={k}={v}" for k, v in params.items()]
+    p = _run(argv + ([f"--pab_cores={cores}"] if cores else []))
+    if p.returncode != 0:
+        raise UsageError(last_line(p.stderr).removeprefix("pyalloc-bench: ") or f"--pab_need: exit {p.returncode}")
+    return json.loads(p.stdout)

@@ -1,24 +1,28 @@
 # PNG charts for `pyalloc report` (matplotlib, Agg): per workload one time chart, one memory chart and, when the run
 # recorded --timeline, one RSS-over-time chart. 900 px wide, glibc = 1.0 marked, one colour per configuration.
 
+import zlib
+
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 WIDTH_IN, DPI = 9.0, 100  # 900 px: GitHub's content column
-KNOWN = {"glibc": "#4d4d4d", "glibc-trim": "#a6a6a6", "jemalloc": "#1f77b4", "mimalloc": "#2ca02c",
-         "tcmalloc": "#d62728", "tbbmalloc": "#9467bd", "glibc-arena2": "#8c564b", "glibc-mmap128k": "#bcbd22",
-         "jemalloc-nodecay": "#17becf", "tcmalloc-aggressive": "#ff7f0e", "jemalloc-trim": "#aec7e8",
-         "mimalloc-trim": "#98df8a", "tcmalloc-trim": "#ff9896", "tbbmalloc-trim": "#c5b0d5"}
-SPARE = ["#e377c2", "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd"]
 PHASES = (("peak", "peak"), ("after_free", "after free"), ("after_release", "after release"))
 
 
 def colours(configs):
-    """A fixed colour for the well-known configurations, spare colours (by order) for the rest."""
-    spare = iter(SPARE * 4)
-    return {c: KNOWN.get(c) or next(spare) for c in configs}
+    """One colour per configuration, from its name alone where the palette allows (the same name gets the same
+    colour in every report); names whose slot is taken move to the next free one, in name order."""
+    palette, taken, out = plt.get_cmap("tab20").colors, set(), {}
+    for c in sorted(configs):
+        slot = zlib.crc32(c.encode()) % len(palette)
+        while slot in taken and len(taken) < len(palette):
+            slot = (slot + 1) % len(palette)
+        taken.add(slot)
+        out[c] = matplotlib.colors.to_hex(palette[slot])
+    return out
 
 
 def _baseline(ax, text="glibc = 1.0 (baseline)"):

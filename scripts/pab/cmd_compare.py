@@ -4,7 +4,7 @@ import csv
 import sys
 from collections import OrderedDict
 
-from . import runs, stats
+from . import hosts, runs, stats
 
 VERDICTS = {"time": ("faster", "slower"), "memory": ("smaller", "larger")}
 CSV_COLUMNS = ("config", "workload", "params", "metric", "rounds_a", "rounds_b", "median_a", "median_b",
@@ -19,7 +19,10 @@ def register(sub):
                                    f"{100 * stats.MIN_CHANGE:.0f} %%; `too few rounds` when the rounds of A and B "
                                    f"cannot give p < {stats.ALPHA} at all.")
     p.add_argument("a", metavar="A", help="the earlier (reference) run directory")
-    p.add_argument("b", metavar="B", help="the later run directory")
+    p.add_argument("b", metavar="B", nargs="?", help="the later run directory (may be left out with --hosts)")
+    p.add_argument("--hosts", metavar="A,B", help="set host A's rows (of run A) against host B's (of run B, or of "
+                   "run A when B is left out): does host B change the answer?  Runs of several hosts are otherwise "
+                   "compared host by host")
     p.add_argument("--csv", action="store_true", help="print a CSV table instead of Markdown")
     p.set_defaults(func=main)
 
@@ -117,18 +120,22 @@ def markdown(ra, rb, rows, gm):
 
 
 def main(args):
-    ra, rb = runs.Run(args.a), runs.Run(args.b)
-    rows = compare(ra, rb)
-    gm = geomeans(rows)
+    groups = hosts.pairs(runs.Run(args.a), runs.Run(args.b) if args.b else None, args.hosts)
+    by_host = len(groups) > 1  # several hosts compared each with itself: a `host` column / a part per host
     if args.csv:
         w = csv.writer(sys.stdout, lineterminator="\n")
-        w.writerow(CSV_COLUMNS)
-        for r in rows:
-            w.writerow(["" if r[k] is None else (f"{r[k]:.10g}" if isinstance(r[k], float) else r[k])
-                        for k in CSV_COLUMNS])
-        for (c, m), (g, n) in gm.items():
-            w.writerow([c, "*", "geomean", m, n, n, "", "", "" if g is None else f"{100 * (g - 1):.6g}", "",
-                        "geometric mean of B/A over shared cases"])
-    else:
-        print("\n".join(markdown(ra, rb, rows, gm)))
+        w.writerow(CSV_COLUMNS + (("host",) if by_host else ()))
+    for n, (host, ra, rb) in enumerate(groups):
+        rows = compare(ra, rb)
+        gm = geomeans(rows)
+        tail = [host] if by_host else []
+        if args.csv:
+            for r in rows:
+                w.writerow(["" if r[k] is None else (f"{r[k]:.10g}" if isinstance(r[k], float) else r[k])
+                            for k in CSV_COLUMNS] + tail)
+            for (c, m), (g, k) in gm.items():
+                w.writerow([c, "*", "geomean", m, k, k, "", "", "" if g is None else f"{100 * (g - 1):.6g}", "",
+                            "geometric mean of B/A over shared cases"] + tail)
+        else:
+            print(("\n" if n else "") + "\n".join(markdown(ra, rb, rows, gm)))
     return 0

@@ -3,11 +3,14 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, runs, stats
+from . import deploy, runs, stats, tryresults
 from .errors import UsageError
+from .units import split_list
 
-OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free")])  # -> stats.METRICS key
-NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)"}
+OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free"),
+                          ("idle", "after_idle")])  # -> stats.METRICS key; idle: a run with idle_ms > 0
+NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)",
+         "after_idle": "RSS after idle"}
 PYMALLOC_FLAT = 0.05  # under pymalloc, configurations within 5 % of glibc "differ little"
 MODES = ("pymalloc", "malloc")  # CPython's default, or PYTHONMALLOC=malloc
 
@@ -18,8 +21,10 @@ def register(sub):
                                    "constraints, per workload and overall, and how to deploy it. Exit 1 when no "
                                    "configuration meets the constraints.")
     p.add_argument("run", nargs="?", metavar="RUN", help="a run directory (default: <repo>/results/latest)")
+    p.add_argument("--host", help="the host whose rows decide, in a run of several (merged) hosts")
     p.add_argument("--objective", choices=list(OBJECTIVES), default="time",
-                   help="minimise time per cycle, peak RSS, or retained RSS after free (default: time)")
+                   help="minimise time per cycle, peak RSS, retained RSS after free, or RSS after idle (a run "
+                        "with --param idle_ms=...; default: time)")
     p.add_argument("--max-slowdown", type=pct, metavar="PCT",
                    help="at most PCT %% slower than glibc (5%% or 5; a negative limit, written --max-slowdown=-5%%, "
                         "demands that much faster)")
@@ -40,7 +45,7 @@ def pct(text):
 
 def parse_weights(text, known):
     out = {}
-    for item in filter(None, (text or "").split(",")):
+    for item in split_list(text, "--weights") if text is not None else []:
         w, _, x = item.partition("=")
         if w not in known:
             raise UsageError(f"--weights: unknown workload {w!r} (this run has {', '.join(known)})")
@@ -136,7 +141,8 @@ def decide(model, workloads, weights, args):
     for cand in model.candidates:
         if cand[1] != model.modes[0] and model.same_rows(cand, workloads):
             continue  # no layer in these cases: PYTHONMALLOC=malloc would rank the very same rows twice
-        fig = {m: model.evidence(cand, workloads, weights, m, ci=(m == objective)) for m in ("time", "peak", "after_free")}
+        fig = {m: model.evidence(cand, workloads, weights, m, ci=(m == objective))
+               for m in dict.fromkeys(("time", "peak", "after_free", objective))}
         if any(v is None for v in fig.values()):
             rejected.append((cand, "no data for every case (failed, skipped or not run)"))
             continue
@@ -223,9 +229,13 @@ def pymalloc_note(model, workloads, objective):
 
 def main(args):
     run = runs.Run(args.run or runs.default_run())
+    if args.host:
+        run = run.on_host(args.host)
+    elif len(run.hosts) > 1:  # rounds of two machines are not rounds of one experiment
+        raise UsageError(f"{run.dir} holds the rows of hosts {', '.join(run.hosts)}: say whose decide with --host NAME")
     if runs.BASELINE not in run.configs:
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows: recommend compares against glibc")
-    wanted = [w for item in (args.workloads or []) for w in item.split(",") if w]
+    wanted = [w for item in (args.workloads or []) for w in split_list(item, "--workloads")]
     unknown = [w for w in wanted if w not in run.workloads]
     if unknown:
         raise UsageError(f"--workloads: {', '.join(unknown)} not in this run (it has {', '.join(run.workloads)})")
@@ -251,6 +261,8 @@ def main(args):
     print("\n".join(verdict_lines(model, ranked, rejected, objective, indent="  ", excluded=True)))
     if not ranked:
         return 1
+    if tryresults.is_try(run):  # the user's own program: keep what you have, or the line that was measured
+        return tryresults.advise(run, model, ranked, workloads, NAMES, objective)
     best = ranked[0][0]
     row = run.config_row(best[0])
     off, why = model.needs_pymalloc_off(best, workloads, objective)

@@ -4,7 +4,7 @@ import csv
 import os
 from collections import OrderedDict, defaultdict
 
-from . import runs, stats
+from . import report_sweep, runs, stats
 from .errors import UsageError
 
 RATIO_METRICS = ("time", "peak", "after_free", "after_release")
@@ -101,7 +101,8 @@ def header_lines(run):
     versions = OrderedDict()
     for c in run.configs:
         r = run.config_row(c)
-        versions[c] = f"{r['allocator']} {r['allocator_version'] or '?'} (`{r['allocator_lib'] or '-'}`)"
+        versions[c] = f"{r['allocator']} {r['allocator_version'] or '?'} (`{r['allocator_lib'] or '-'}`)" + \
+            (f"; knobs read back: `{r['tuning']}`" if r.get("tuning") else "")
     lines = [
         ("machine", f"{f.get('host')} — {f.get('cpu_model')}, {f.get('cores')} cores, {mem}"),
         ("kernel", f"{f.get('kernel')}, transparent huge pages `{f.get('thp')}`"),
@@ -136,12 +137,15 @@ def summary_table(summ):
 
 
 def case_tables(cs):
+    idle = any(s.get("after_idle") is not None for s in cs.values())  # the column only where idle_ms > 0
     t = ["| configuration | rounds | time (ms) | time vs glibc [95 % CI] | time CV | peak (MiB) | after free (MiB) "
+         + ("| after idle (MiB) " if idle else "") +
          "| after release (MiB) | retained vs glibc [95 % CI] | retained CV | overhead | release (µs) |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if idle else "")]
     for c, s in cs.items():
         t.append(f"| {c} | {s['n']} | {fmt_num(s['time'], 3)} | {fmt_ratio(s['time_ratio'], c)} | {fmt_cv(s['time_cv'])} "
-                 f"| {fmt_num(s['peak'], 1)} | {fmt_num(s['after_free'], 1)} | {fmt_num(s['after_release'], 1)} "
+                 f"| {fmt_num(s['peak'], 1)} | {fmt_num(s['after_free'], 1)} "
+                 + (f"| {fmt_num(s['after_idle'], 1)} " if idle else "") + f"| {fmt_num(s['after_release'], 1)} "
                  f"| {fmt_ratio(s['after_free_ratio'], c)} | {fmt_cv(s['after_free_cv'])} | {fmt_num(s['overhead'])} "
                  f"| {fmt_num(s['release'], 1)} |")
     return t
@@ -171,6 +175,8 @@ def read_timeline(run):
     try:
         with open(path, newline="") as f:
             for r in csv.DictReader(f):
+                if run.host and r.get("host", run.host) != run.host:
+                    continue  # another host's (a merged run's timeline says whose each row is)
                 try:
                     key = (r["workload"], r["params"], r["config"], int(r["round"]))
                     t, mib = int(r["t_ns"]) / 1e6, int(r["rss_bytes"]) / 2**20
@@ -201,7 +207,7 @@ def draw(run, per_case, chart_dir):
         label = {p: runs.short_params(p, plist) for p in plist}
         configs = [c for c in run.configs if any(c in per_case[(w, p)] for p in plist)]
         groups = [label[p] for p in plist]
-        name = _safe(w)
+        name = _safe(f"{run.host}-{w}" if run.host else w)
         tv = {(label[p], c): s["time_ratio"] for p in plist for c, s in per_case[(w, p)].items()}
         charts.time_chart(os.path.join(chart_dir, f"{name}-time.png"), w, groups, configs, colour, tv)
         made[w].append(("time", f"charts/{name}-time.png"))
@@ -226,8 +232,27 @@ def _safe(name):
 # --- the command
 
 def main(args):
-    run = runs.Run(args.run or runs.default_run())
-    if runs.BASELINE not in run.configs:
+    whole = runs.Run(args.run or runs.default_run())
+    views = whole.by_host()  # a run of several hosts: one part per host, each normalised on its own host
+    parts = [section(run, args) for run in views]
+    md = [] if len(views) == 1 else [
+        f"This run holds the rows of {len(views)} hosts ({', '.join(whole.hosts)}): each has its part below, every "
+        f"ratio taken against glibc on the same host. `pyalloc compare {whole.dir} --hosts A,B` sets two against "
+        "each other.", ""]
+    md += [line for k, (lines, _, _) in enumerate(parts) for line in ([""] if k else []) + lines]
+    path = os.path.join(whole.dir, "report.md")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(md) + "\n")
+    os.replace(tmp, path)
+    for run, (_, summ, made) in zip(views, parts):
+        print_summary(run, summ, path, made)
+    return 0
+
+
+def section(run, args):
+    """The report of one run (or of one host's rows): (Markdown lines, summary, charts made)."""
+    if runs.BASELINE not in run.configs and not run.meta.get("sweeps"):
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows, so nothing to normalise to (run it with --configs glibc,...)")
     selected = [(w, p) for w in run.workloads for p in run.params_of(w)]
     per_case = {(w, p): case_stats(run, w, p) for w, p in selected}
@@ -244,13 +269,8 @@ def main(args):
         for p in run.params_of(w):
             md += ["", f"### {w} `{p or 'defaults'}`", ""]
             md += case_tables(per_case[(w, p)]) if per_case[(w, p)] else ["No configuration ran this case (see Failures)."]
-    path = os.path.join(run.dir, "report.md")
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write("\n".join(md) + "\n")
-    os.replace(tmp, path)
-    print_summary(run, summ, path, made)
-    return 0
+    md += report_sweep.section(run, None if args.no_charts else os.path.join(run.dir, "charts"))
+    return md, summ, made
 
 
 def print_summary(run, summ, path, made):

@@ -1,4 +1,4 @@
-# Configurations (DESIGN §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
+# Configurations (docs/design.md §3): allocators/configs.tsv plus a user's --configs-file, parsed into Config records,
 # with each library spec (-, @name, or a path) resolved to the file a child process will LD_PRELOAD.
 import os
 import re
@@ -92,6 +92,12 @@ def load(extra=None):
     return configs
 
 
+def add_options(parser, default="default"):
+    """--configs and --configs-file, the same for every command that picks configurations."""
+    parser.add_argument("--configs", help=f"comma-separated configuration names, 'default' or 'all' (default: {default})")
+    parser.add_argument("--configs-file", metavar="F", help="a table like allocators/configs.tsv that adds or overrides")
+
+
 def select(configs, spec):
     """'jemalloc,glibc' / 'default' / 'all' (or None: the default matrix) -> [Config], in the order given."""
     chosen = []
@@ -122,6 +128,11 @@ def resolve(config):
 
 _STRIP = ("LD_PRELOAD", "MALLOC_", "MIMALLOC_", "TCMALLOC_", "JE_MALLOC_CONF", "_RJEM_MALLOC_CONF", "GLIBC_TUNABLES",
           "TBB_MALLOC_")
+
+
+def allocator_knob(name):
+    """Whether an environment variable is one child_env strips: LD_PRELOAD or an allocator's knob."""
+    return name.startswith(_STRIP)
 
 
 def child_env(config, lib, base=None):

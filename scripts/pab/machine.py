@@ -1,5 +1,5 @@
 # Facts about the machine and the source tree, recorded once in meta.json and repeated in every CSV row
-# (DESIGN §6: host, cpu_model, cores, mem_total_bytes, kernel, thp, glibc_version, git_rev).
+# (docs/design.md §6: host, cpu_model, cores, mem_total_bytes, kernel, thp, glibc_version, git_rev).
 import os
 import platform
 import re

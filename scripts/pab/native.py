@@ -27,6 +27,7 @@ def lib():
         "pab_ffi_release": (ctypes.c_int, (ctypes.c_char_p,)),
         "pab_ffi_library": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
         "pab_ffi_tuning": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
+        "pab_ffi_knob_owner": (ctypes.c_char_p, (ctypes.c_char_p,)),
         "pab_rss_bytes": (ctypes.c_uint64, ()),
         "pab_hwm_bytes": (ctypes.c_uint64, ()),
         "pab_hwm_reset": (ctypes.c_bool, ()),
@@ -53,7 +54,8 @@ def _text(fn, *args):
 
 @functools.lru_cache(maxsize=None)
 def allocators():
-    """[{"name", "unique", "soname", "release_text", "release_py"}] in registry order (`other` last)."""
+    """[{"name", "unique", "soname", "release_text", "release_py", "knob_env", "option"}] in registry order (`other`
+    last); option = {"var", "prefix", "kv", "sep"}: how `--sweep ALLOCATOR.OPTION` sets an option (allocators/)."""
     rc, text = _text(lib().pab_ffi_allocators)
     return json.loads(text)
 
@@ -85,8 +87,13 @@ def library(name):
 
 
 def tuning(name, knobs):
-    """(status, text): 0 and the knob values read back; -1 and why; 1 when the allocator has no read-back."""
+    """(status, text): 0 and the knob values read back in this process ("KEY=APPLIED;..."), or -1 and why."""
     return _text(lib().pab_ffi_tuning, name.encode(), knobs.encode())
+
+
+def knob_owner(name):
+    """The allocator that reads environment variable `name` (allocators/<name>.c's knob_env), or None."""
+    return lib().pab_ffi_knob_owner(name.encode()).decode() or None
 
 
 def rss_bytes():
@@ -111,10 +118,10 @@ def mem_available():
     return lib().pab_mem_available()
 
 
-def guard(need, who):
-    """None when `need` bytes fit the safe share of MemAvailable, else the guard's one-line `skipped: ...`."""
+def guard(need, who, avail=None):
+    """None when `need` bytes fit the safe share of MemAvailable (or of `avail`), else the guard's `skipped: ...`."""
     buf = ctypes.create_string_buffer(1024)
-    if lib().pab_guard(need, lib().pab_mem_available(), who.encode(), buf, len(buf)):
+    if lib().pab_guard(need, lib().pab_mem_available() if avail is None else avail, who.encode(), buf, len(buf)):
         return buf.value.decode()
     return None
 

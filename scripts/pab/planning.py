@@ -3,7 +3,7 @@
 import random
 import sys
 
-from . import binary, configs, cpython, machine, presets, runner, trace
+from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep, trace
 from .errors import UsageError
 from .presets import Case
 from .units import format_size, parse_duration, split_list
@@ -47,19 +47,12 @@ def select_cases(preset, workloads, wanted, overrides):
     return cases
 
 
-def params_cell(declared, given):
-    """The CSV's params cell: 'key=value;...' over every declared parameter (defaults filled in), sorted by key; a
-    common one (the catalogue marks it) only when it is not at its default, as the binary writes it.
-    declared: [{"name", "default", "common"?}, ...] (the catalogue's); given: the values a case sets."""
-    values = {p["name"]: p["default"] for p in declared}
-    values.update(given)
-    common = {p["name"]: p["default"] for p in declared if p.get("common")}
-    return ";".join(f"{k}={values[k]}" for k in sorted(values) if not (k in common and values[k] == common[k]))
+params_cell = paramspec.cell  # the one builder of the params cell lives with the parameters
 
 
 def full_params(case, workloads):
     """The params cell of a C case, even when it fails before its process reports pab_params."""
-    return params_cell(workloads[case.workload]["params"], case.params)
+    return paramspec.cell(workloads[case.workload]["params"], case.params)
 
 
 def schedule(pairs, rounds, seed):
@@ -112,14 +105,14 @@ def libraries(chosen, configs_arg):
 def plan(args):
     preset = presets.load(args.preset)
     chosen = configs.select(configs.load(args.configs_file), args.configs)
+    sweeps = sweep.parse(getattr(args, "sweep", None))  # commands without --sweep (plan) plan none
+    chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
     workloads = binary.workloads()
     cases = select_cases(preset, workloads, args.workloads, overrides(args.param))
     if not cases:
         raise UsageError(f"preset {preset.name} has no cases")
     for c in cases:
-        err = binary.validate(c.workload, c.params)
-        if err:
-            raise UsageError(err)
+        paramspec.parse(workloads[c.workload], c.params)  # the catalogue's types and bounds, as the binary checks
     if args.runtime != "c":
         py, notes = cpython.expand(cases)
         for n in notes:
@@ -134,4 +127,5 @@ def plan(args):
                          f"{format_size(have)}: use --preset default, or a preset file of your own")
     seed = seed_of(args)
     return dict(preset=preset, configs=chosen, libs=libraries(chosen, args.configs), cases=cases,
-                workloads=workloads, settings=s, seed=seed, exe=binary.path())
+                workloads=workloads, settings=s, seed=seed, exe=binary.path(),
+                sweeps=sweep.describe(sweeps, points) if sweeps else None)

@@ -1,5 +1,6 @@
 # Loading a finished (or interrupted) run for report/compare/recommend: results.csv through pab.schema, meta.json
 # tolerated when missing, ok rows grouped by case (config, workload, params) and everything else kept as failures.
+import copy
 import json
 import os
 from collections import OrderedDict
@@ -23,10 +24,15 @@ class Run:
         if not os.path.exists(path):
             raise UsageError(f"{path}: no such run (give a run directory made by `pyalloc run`)")
         self.dir = os.path.realpath(path if os.path.isdir(path) else os.path.dirname(path) or ".")
-        self.rows = schema.read_rows(path)
-        if not self.rows:
+        rows = schema.read_rows(path)
+        if not rows:
             raise UsageError(f"{schema.results_path(path)} holds no rows yet")
         self.meta = _read_meta(os.path.join(self.dir, "meta.json"))
+        self.host = None  # the one host this run was narrowed to (on_host)
+        self._index(rows)
+
+    def _index(self, rows):
+        self.rows = rows
         self.cases = OrderedDict()  # (config, workload, params) -> [ok rows], in file order
         for r in self.rows:
             if r["status"] == "ok":
@@ -39,7 +45,26 @@ class Run:
 
     @property
     def name(self):
-        return self.meta.get("run_id") or self.rows[0]["run_id"] or os.path.basename(self.dir)
+        name = self.meta.get("run_id") or self.rows[0]["run_id"] or os.path.basename(self.dir)
+        return f"{name} @ {self.host}" if self.host else name
+
+    @property
+    def hosts(self):
+        """The hosts (the `host` column: a hostname or a --host-label) of the rows, in file order."""
+        return list(OrderedDict.fromkeys(r["host"] for r in self.rows))
+
+    def on_host(self, host):
+        """The rows of one host as a run of their own (its machine facts from its rows, not a merged meta.json)."""
+        if host not in self.hosts:
+            raise UsageError(f"{self.dir} has no rows of host {host!r} (its hosts: {', '.join(map(str, self.hosts))})")
+        view = copy.copy(self)
+        view.host, view.meta = host, {k: v for k, v in self.meta.items() if k != "machine"}
+        view._index([r for r in self.rows if r["host"] == host])
+        return view
+
+    def by_host(self):
+        """[this run] when it holds one host, else one run per host (report and compare group by host)."""
+        return [self] if len(self.hosts) <= 1 else [self.on_host(h) for h in self.hosts]
 
     def params_of(self, workload):
         """Parameter sets of a workload, in file order."""

@@ -4,8 +4,9 @@ import re
 
 from .errors import UsageError
 
-_SIZE = re.compile(r"^(\d+)([KMGT]?)$", re.IGNORECASE)
+_SIZE = re.compile(r"^([0-9]+)([KMGT]?)$", re.IGNORECASE)  # ASCII digits only, as the C parser
 _SHIFT = {"": 0, "K": 10, "M": 20, "G": 30, "T": 40}
+_LARGEST = (2**64 - 1) >> 2  # beyond any machine, as bench/harness/units.c
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h)?$")
 _SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600}
 
@@ -13,9 +14,10 @@ _SECONDS = {None: 1, "s": 1, "m": 60, "h": 3600}
 def parse_size(text, what="size"):
     """'64K' -> 65536; digits with an optional K, M, G or T suffix (powers of 1024)."""
     m = _SIZE.match(str(text).strip())
-    if not m:
+    shift = _SHIFT[m.group(2).upper()] if m else 0
+    if not m or int(m.group(1)) > _LARGEST >> shift:
         raise UsageError(f"{what}: {text!r} is not a size (digits with an optional K, M, G or T suffix)")
-    return int(m.group(1)) << _SHIFT[m.group(2).upper()]
+    return int(m.group(1)) << shift
 
 
 def parse_duration(text, what="duration"):

@@ -1,5 +1,5 @@
 /* test_list: CPython's growth arithmetic (list append/pop, bytearray +=, dict inserts) against the numbers
- * measured on CPython 3.11 (CPYTHON-FACTS "list", "dict, str, bytearray growth"). */
+ * measured on CPython 3.11 (docs/cpython-facts.md "list", "dict, str, bytearray growth"). */
 #include "check.h"
 #include "pab_pylist.h"
 

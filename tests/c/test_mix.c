@@ -1,11 +1,11 @@
-/* Tests of the object size mixes: a million draws of `python` match CPYTHON-FACTS' table within 1 point per
+/* Tests of the object size mixes: a million draws of `python` match the table of docs/cpython-facts.md within 1 point per
  * band; `uniform` covers 16..512 evenly; every draw is a multiple of 16 inside its band; the mean is right. */
 #include "check.h"
 #include "pab_pyobj.h"
 
 struct band { size_t lo, hi; double pct; };
 
-static const struct band python[] = { /* CPYTHON-FACTS "Size mix of requests" */
+static const struct band python[] = { /* docs/cpython-facts.md "Size mix of requests" */
     {16, 16, 7}, {32, 32, 31}, {48, 48, 20}, {64, 64, 32}, {80, 128, 3}, {144, 256, 3}, {272, 512, 0.5},
     {513, 4096, 3}, {0, 0, 0},
 };

@@ -1,5 +1,5 @@
 /* Memory probes: touching 64 MiB moves RSS and the peak by that much (within 2 %); the peak resets;
- * page faults are counted.  DESIGN §5. */
+ * page faults are counted.  docs/design.md §5. */
 #include <string.h>
 #include <sys/mman.h>
 

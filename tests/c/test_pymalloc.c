@@ -1,9 +1,15 @@
 /* Tests of the pymalloc model: CPython's geometry (classes, pools, 63-pool arenas), ownership, realloc rule,
  * and the release rules (one live block pins an arena; an empty arena is unmapped unless it sorts last). */
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "pab_assert.h"
 #include "pab_pymalloc.h"
 #include "pab_pyobj.h"
 
@@ -144,7 +150,7 @@ static void release(void) {
     free(v);
 }
 
-/* CPYTHON-FACTS: (int, float, 2-tuple) triples, keep 1 tuple in 64: nearly every arena stays pinned. */
+/* docs/cpython-facts.md: (int, float, 2-tuple) triples, keep 1 tuple in 64: nearly every arena stays pinned. */
 static void survivors(void) {
     enum { T = 200000 };
     pab_pym *m = pab_pym_new();
@@ -188,8 +194,44 @@ static void most_full_first(void) {
     pab_pym_delete(m);
 }
 
+/* Debug and sanitizer builds check the model's invariants as it runs (pab_assert.h): a block freed into a heap that
+ * does not own it, and a damaged pool header, stop the process; Release builds compile the checks out. */
+static int dies(void (*f)(void)) {
+    pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stderr);
+        f();
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void foreign_free(void) {
+    pab_pym *a = pab_pym_new(), *b = pab_pym_new();
+    void *p = pab_pym_alloc(a, 64);
+    pab_pym_alloc(b, 64);
+    pab_pym_free(b, p);
+}
+
+static void damaged_header(void) {
+    pab_pym *m = pab_pym_new();
+    void *p = pab_pym_alloc(m, 64);
+    pab_pym_alloc(m, 64);
+    ((uint32_t *)POOL_OF(p))[0] = 0; /* the pool's block count */
+    pab_pym_free(m, p);
+}
+
+static void invariants(void) {
+    bool on = PAB_DEBUG;
+    CHECK(dies(foreign_free) == on, "a foreign block %s", on ? "must stop a debug build" : "passes in Release");
+    CHECK(dies(damaged_header) == on, "a damaged pool %s", on ? "must stop a debug build" : "passes in Release");
+}
+
 int main(void) {
     geometry();
+    invariants();
     arenas();
     ownership();
     realloc_rule();

@@ -55,11 +55,6 @@ def pyalloc(args, env=None, timeout=40, cwd=None):
                           timeout=timeout, cwd=cwd)
 
 
-def has_command(name):
-    """Whether `pyalloc NAME --help` works (the command may not be written yet)."""
-    return os.path.exists(PYALLOC) and pyalloc([name, "--help"], timeout=30).returncode == 0
-
-
 def case_args(json_out, workload="small_churn", params=TINY, expect="other"):
     return ([f"--pab_workload={workload}", f"--pab_expect={expect}", "--benchmark_min_time=0.01",
              f"--benchmark_out={json_out}", "--benchmark_out_format=json"] + [f"--pab_param={p}" for p in params])
@@ -101,9 +96,8 @@ def rows_of(csv_path):
     return schema.read_rows(csv_path)
 
 
-@unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
-class BinaryFaults(unittest.TestCase):
-    """The binary under the faulty allocator: the exit status or the JSON says what happened."""
+class WithFaulty(unittest.TestCase):
+    """For the whole class: cls.tmp, a temporary directory removed at the end, holding cls.so, the faulty allocator."""
 
     @classmethod
     def setUpClass(cls):
@@ -113,6 +107,11 @@ class BinaryFaults(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+@unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
+class BinaryFaults(WithFaulty):
+    """The binary under the faulty allocator: the exit status or the JSON says what happened."""
 
     def faulty(self, fault, after=AFTER):
         return clean_env(LD_PRELOAD=self.so, PAB_FAULT=fault, PAB_FAULT_AFTER=after)
@@ -199,8 +198,6 @@ class RunGuard(unittest.TestCase):
     """`pyalloc run` of every workload on a machine with 64 MiB available: every row `skipped`, none run."""
 
     def test_every_workload_becomes_a_skipped_row(self):
-        if not has_command("run") or not has_command("record"):
-            self.skipTest("`pyalloc run` or `pyalloc record` is not there yet")
         tmp = tempfile.mkdtemp(prefix="pab-runguard-")
         self.addCleanup(shutil.rmtree, tmp, True)
         listed = json.loads(bench(["--pab_list"]).stdout)["workloads"]
@@ -218,15 +215,12 @@ class RunGuard(unittest.TestCase):
 
 
 @unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
-class RunFaults(unittest.TestCase):
+class RunFaults(WithFaulty):
     """`pyalloc run` over a matrix where each faulty configuration fails its own way and glibc still runs."""
 
     @classmethod
     def setUpClass(cls):
-        if not has_command("run"):
-            raise unittest.SkipTest("`pyalloc run --help` fails: the run command is not there yet")
-        cls.tmp = tempfile.mkdtemp(prefix="pab-runfaults-")
-        cls.so = build_faulty(cls.tmp)
+        super().setUpClass()
         table, preset = os.path.join(cls.tmp, "faulty.tsv"), os.path.join(cls.tmp, "one.preset")
         with open(table, "w") as f:
             f.write("name\tallocator\tlibrary\trelease\tenv\tmatrix\tdescription\n")
@@ -243,10 +237,6 @@ class RunFaults(unittest.TestCase):
         runs = [d for d in os.listdir(cls.out) if os.path.isdir(os.path.join(cls.out, d)) and d != "latest"] \
             if os.path.isdir(cls.out) else []
         cls.run_dir = os.path.join(cls.out, runs[0]) if len(runs) == 1 else None
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def rows(self):
         self.assertIsNotNone(self.run_dir, f"no run directory: {self.proc.stderr[-500:]}")

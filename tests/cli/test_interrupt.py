@@ -10,7 +10,7 @@ import tempfile
 import time
 import unittest
 
-from test_faults import BENCH, PY, PYALLOC, SOURCE, clean_env, has_command, rows_of
+from test_faults import BENCH, PY, PYALLOC, SOURCE, clean_env, rows_of
 
 # Two cases: one of a few ms, one whose first cycle never ends (2^36 churn steps, a `timeout` row after 4 s), so
 # the run is mid-case most of the time; rounds are shuffled, so either may come first.
@@ -51,11 +51,6 @@ def data_rows(csv_path):
 
 @unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
 class Interrupt(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not has_command("run"):
-            raise unittest.SkipTest("`pyalloc run --help` fails: the run command is not there yet")
-
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="pab-interrupt-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -149,11 +144,6 @@ class Interrupt(unittest.TestCase):
 
 @unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
 class NeverOverwrite(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        if not has_command("run"):
-            raise unittest.SkipTest("`pyalloc run --help` fails: the run command is not there yet")
-
     def test_two_runs_at_once_get_two_directories(self):
         tmp = tempfile.mkdtemp(prefix="pab-twice-")
         self.addCleanup(shutil.rmtree, tmp, True)

@@ -70,7 +70,7 @@ class ListPop(unittest.TestCase):
 
 
 class MediumBuffers(unittest.TestCase):
-    # CPYTHON-FACTS: free one 8 MiB buffer, allocate many 2 MiB buffers, free all but the last
+    # docs/cpython-facts.md: free one 8 MiB buffer, allocate many 2 MiB buffers, free all but the last
     PARAMS = {"primer": "8M", "min": "2M", "max": "2M", "live": 40, "count": 40, "keep": 1}
 
     def test_dynamic_mmap_threshold_keeps_buffers(self):
