@@ -10,20 +10,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "shell.h"
 #include "progs/alloc_seq.h"
 #include "trace_format.h"
 
 static char dir[] = "/tmp/pab-trace-rec-XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
 
 static int load(const char *path, pab_trace *t) {
     char err[512] = "";

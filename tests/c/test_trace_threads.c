@@ -10,20 +10,11 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "shell.h"
 #include "progs/prodcons.h"
 #include "trace_format.h"
 
 static char dir[] = "/tmp/pab-trace-mt-XXXXXX";
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
 
 /* Blocks of PAB_PC_SIZE: how many were freed, and how many of those on another thread than their malloc. */
 typedef struct { uint64_t mallocs, frees, cross, unmatched; uint16_t maker, freer; } handoff;
