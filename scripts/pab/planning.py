@@ -3,7 +3,7 @@
 import random
 import sys
 
-from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep
+from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep, trace
 from .errors import UsageError
 from .presets import Case
 from .units import format_size, parse_duration, split_list
@@ -41,7 +41,7 @@ def select_cases(preset, workloads, wanted, overrides):
     cases = []
     for w in names:
         for c in [c for c in preset.cases if c.workload == w] or [Case(w, {})]:
-            params = dict(c.params, **{k: v for k, v in overrides.items() if k in known[w]})
+            params = trace.resolve_layer(w, dict(c.params, **{k: v for k, v in overrides.items() if k in known[w]}))
             if Case(w, params) not in cases:
                 cases.append(Case(w, params))
     return cases
