@@ -28,10 +28,18 @@ struct pab_allocator {
     const char *release_py;   /* the same call made from Python through ctypes: what a deploy line tells users */
     void (*release)(void);                   /* give free memory back to the OS, this thread's caches too */
     void (*version)(char *out, size_t len);  /* the version of the library actually loaded */
-    /* Knob read-back: for each requested knob in `knobs` ("KEY=VALUE;..." as configurations write them), read the
-     * value in force through the allocator's own API into out ("KEY=VALUE;..."). 0, or -1 with one line in out
-     * naming the knob that is not in force.  NULL: the allocator has no readable knobs. */
+    /* Knob read-back (allocators/knobs.c): for each requested knob in `knobs` ("KEY=VALUE;...": the configuration's
+     * environment items this adapter owns), read the value in force through the allocator's own API into out
+     * ("KEY=APPLIED;...", see pab_tuning_put).  0, or -1 with one line in out naming the knob that is not in force.
+     * NULL: the allocator has no read-back (its knobs are reported as not read back). */
     int (*tuning)(const char *knobs, char *out, size_t len);
+    /* The environment variables this allocator reads: exact names, or prefixes ending in '_', separated by spaces
+     * ("MALLOC_ GLIBC_TUNABLES").  The longest match over all adapters owns a variable (MALLOC_CONF: jemalloc). */
+    const char *knob_env;
+    /* How `--sweep ALLOCATOR.OPTION=...` sets one option: a list variable (var "MALLOC_CONF", items
+     * prefix+OPTION+kv+VALUE joined by sep), or, when sep is NULL, one variable per option: var + OPTION in upper
+     * case ("MIMALLOC_" + "DECOMMIT_DELAY").  var NULL: no options. */
+    struct { const char *var, *prefix, *kv, *sep; } option;
     const pab_allocator *next; /* the registry, kept by pab_alloc_add */
 };
 
@@ -63,9 +71,33 @@ typedef struct {
     const pab_allocator *a;
     char lib[4096], version[128];
     bool verified;
+    const char *tuning; /* the knob read-back, printed as "tuning" when not NULL (pab_identify_process: NULL) */
 } pab_identity;
 void pab_identify_process(const char *expect, pab_identity *id);
 int pab_identity_json(const pab_identity *id, const char *expect, char *out, size_t len);
+
+/* Knobs (allocators/knobs.c).  A knob text is "KEY=VALUE;KEY=VALUE" (values never hold ';'). */
+typedef struct {
+    const char *key, *val;
+    int klen, vlen;
+} pab_knob;
+/* The next item of *p split at `sep`, then at the first `kv` (a knob text: ";" and "="; MALLOC_CONF: "," and ":").
+ * 1 and the item (vlen -1 when it has no kv), 0 at the end. */
+int pab_knob_next(const char **p, const char *sep, const char *kv, pab_knob *k);
+const pab_allocator *pab_knob_owner(const char *key, size_t len); /* who reads this variable; NULL: nobody */
+bool pab_knob_same(const char *asked, size_t len, const char *applied); /* as text, as numbers, or as booleans */
+/* What an adapter's .tuning writes into out: one "KEY=APPLIED" per knob, then " (asked VALUE)" when the allocator
+ * applied something else, then " (NOTE)" when note is not NULL (how it was proven, or why it cannot be). */
+typedef struct {
+    char *out;
+    size_t len, used;
+} pab_tuning_out;
+void pab_tuning_put(pab_tuning_out *t, const char *key, int klen, const char *applied, const pab_knob *asked,
+                    const char *note);
+int pab_tuning_fail(pab_tuning_out *t, const char *fmt, ...) __attribute__((format(printf, 2, 3))); /* -1 */
+/* The read-back of `a` for a knob text: every key must be a variable `a` reads (else -1 naming its owner), then
+ * a->tuning; an adapter without one reports each knob as not read back.  0, or -1 with one line in out. */
+int pab_alloc_tuning(const pab_allocator *a, const char *knobs, char *out, size_t len);
 
 void *pab_alloc_sym(const char *name); /* dlsym(RTLD_DEFAULT, name) */
 void pab_alloc_version_from_path(const char *sym, char *out, size_t len); /* "so.2.8" from the file name */

@@ -15,4 +15,5 @@ static void version(char *out, size_t len) { pab_alloc_version_from_path("scalab
 
 PAB_ALLOCATOR(tbbmalloc, .unique = "__TBB_malloc_proxy", .soname = "libtbbmalloc_proxy.so.2", .release = release,
               .version = version, .release_text = "scalable_allocation_command(TBBMALLOC_CLEAN_ALL_BUFFERS)",
-              .release_py = "ctypes.CDLL(None).scalable_allocation_command(0, None)  # 0: TBBMALLOC_CLEAN_ALL_BUFFERS");
+              .release_py = "ctypes.CDLL(None).scalable_allocation_command(0, None)  # 0: TBBMALLOC_CLEAN_ALL_BUFFERS",
+              .knob_env = "TBB_MALLOC_", .option = {"TBB_MALLOC_", NULL, NULL, NULL});

@@ -68,12 +68,25 @@ bool pab_need(pab_ctx *c, uint64_t bytes, const char *what) {
     return false;
 }
 
-/* The service after its spike: the process sleeps, touching nothing (the harness's own clock, no allocator call). */
+/* The service after its spike (docs/design.md §13): idle_mode=sleep sleeps, touching nothing; trickle wakes every
+ * ms for one 64 KiB request (written, read, freed): allocator activity, which jemalloc's decay needs unless its
+ * background_thread runs.  Neither counts in the tally or in cold_ns. */
+static volatile unsigned char idle_sink; /* the trickle's data is read, so no compiler drops its malloc */
 static void idle(pab_ctx *c) {
-    uint64_t ms = pab_size(c, "idle_ms"), t = pab_now_ns();
+    uint64_t ms = pab_size(c, "idle_ms"), t = pab_now_ns(), end = t + ms * 1000000ull;
     if (!ms) return;
-    struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&d, &d)) {}
+    if (pab_choice(c, "idle_mode") == 1) {
+        for (uint64_t i = 0; pab_now_ns() < end; i++) {
+            struct timespec d = {0, 1000000L};
+            nanosleep(&d, NULL);
+            unsigned char *b = malloc(64 << 10);
+            if (b) b[0] = (unsigned char)i, b[(64 << 10) - 1] = 1, idle_sink = b[0] + b[(64 << 10) - 1];
+            free(b);
+        }
+    } else {
+        struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+        while (nanosleep(&d, &d)) {}
+    }
     c->m.rss_after_idle = pab_rss_bytes();
     c->idle_ns = pab_now_ns() - t;
     pab_timeline_event("after_idle");

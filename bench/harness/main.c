@@ -123,17 +123,18 @@ static int parse(int *argc, char **argv, struct opts *o) {
     return 0;
 }
 
-/* Which malloc serves this process; prints JSON with --pab_identify; 3 on a mismatch with --pab_expect. */
+static pab_identity id; /* static: out of the heap under test */
+
+/* Which malloc serves this process; 3 on a mismatch with --pab_expect. */
 static int identify(const struct opts *o, const pab_allocator **found) {
-    static pab_identity id;
     pab_identify_process(o->expect, &id);
     pab_context("pab_allocator", id.a->name);
     pab_context("pab_allocator_lib", id.lib);
     pab_context("pab_allocator_version", id.version);
     pab_context("pab_verified", id.verified ? "1" : "0");
-    if (o->identify && !pab_identity_json(&id, o->expect, out_buf, sizeof out_buf)) puts(out_buf);
     *found = id.a;
     if (o->expect && strcmp(o->expect, id.a->name)) {
+        if (o->identify && !pab_identity_json(&id, o->expect, out_buf, sizeof out_buf)) puts(out_buf);
         fprintf(stderr, "pyalloc-bench: allocator mismatch: expected %s, but malloc is served by %s (%s)\n", o->expect,
                 id.a->name, id.lib);
         return 3;
@@ -141,17 +142,20 @@ static int identify(const struct opts *o, const pab_allocator **found) {
     return 0;
 }
 
-/* The knobs the configuration asked for, read back through the allocator's own API before the base RSS. */
-static void read_knobs(pab_ctx *c, const char *knobs) {
-    if (!knobs || !*knobs) return;
-    if (!c->alloc->tuning) {
-        snprintf(c->tuning, sizeof c->tuning, "%s (not read back: %s has no read-back)", knobs, c->alloc->name);
-        return;
-    }
-    if (c->alloc->tuning(knobs, c->tuning, sizeof c->tuning)) {
+/* The knobs the configuration asked for, read back through the allocator's own API before the base RSS.
+ * With --pab_identify: the identity JSON gets "tuning", and a knob not in force exits 4 with one line. */
+static int read_knobs(pab_ctx *c, const struct opts *o) {
+    int rc = 0;
+    if (o->knobs && *o->knobs && pab_alloc_tuning(c->alloc, o->knobs, c->tuning, sizeof c->tuning)) {
         pab_fail(c, "tuning: %.480s", c->tuning);
+        if (o->identify) fprintf(stderr, "pyalloc-bench: tuning: %s\n", c->tuning), rc = 4;
         c->tuning[0] = 0;
     }
+    if (o->identify) {
+        id.tuning = o->knobs && *o->knobs ? c->tuning : NULL;
+        if (!pab_identity_json(&id, o->expect, out_buf, sizeof out_buf)) puts(out_buf);
+    }
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -172,7 +176,8 @@ int main(int argc, char **argv) {
         return usage("--pab_release takes none or cycle, not ", o.release);
 
     static pab_ctx c; /* static: the harness's own footprint stays out of the heap under test */
-    if ((rc = identify(&o, &c.alloc)) || o.identify) return rc;
+    if ((rc = identify(&o, &c.alloc))) return rc;
+    if (o.identify) return read_knobs(&c, &o);
     if (!o.workload) return usage("--pab_workload=NAME is required (see --pab_list)", NULL);
     const pab_workload *w = pab_workload_find(o.workload);
     if (!w) {
@@ -200,7 +205,7 @@ int main(int argc, char **argv) {
         if ((rc = pab_case_need(&c, out_buf, sizeof out_buf))) return rc;
         return fputs(out_buf, stdout), 0;
     }
-    read_knobs(&c, o.knobs);
+    read_knobs(&c, &o);
     pab_values_format(&c.v, params, sizeof params);
     pab_context("pab_workload", w->name);
     pab_context("pab_params", params);

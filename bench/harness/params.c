@@ -11,6 +11,9 @@ const pab_param pab_common_params[] = {
     {"idle_ms", PAB_P_INT, "0", NULL,
      "after `after free` the process idles this long (ms), as a service after its spike; then rss_after_idle_bytes",
      0, 3600000},
+    {"idle_mode", PAB_P_ENUM, "sleep", "sleep|trickle",
+     "sleep: the idle touches nothing (only an allocator's own threads act); trickle: one 64 KiB malloc+free per ms "
+     "(a request buffer: activity-driven release such as jemalloc's decay runs)", 0, 0},
     {NULL},
 };
 

@@ -10,7 +10,10 @@
  *   PAB_PROBE_MARK=NAME, PAB_PROBE_AT=K   the measuring point: occurrence K of mark NAME (K = 0: count marks only)
  *   PAB_PROBE_TIMELINE=FILE  sample RSS every 5 ms into FILE (the sampler thread exists only then)
  *   PAB_PROBE_SIGNAL=N       signal N is the mark `signal` (a thread acts on it, outside the handler; in Python the
- *                            sitecustomize's handler, on the main thread, replaces ours) */
+ *                            sitecustomize's handler, on the main thread, replaces ours)
+ *   PAB_PROBE_KNOBS=TEXT     the configuration's knobs (as --pab_knobs, bench/CONTRACT.md), read back before the
+ *                            program starts into the identity's "tuning"; a knob refused ends the process (status
+ *                            125, one line).  glibc's knob probes do malloc: they test malloc itself, before the base */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +56,7 @@ static struct {
 } g = {.efd = -1};
 static atomic_flag g_lock = ATOMIC_FLAG_INIT;
 static atomic_bool g_stop;
-static char g_json[1 << 16], g_identity[8192];
+static char g_json[1 << 16], g_identity[8192], g_knobs[1024], g_tuning[1024];
 
 static void lock(void) { while (atomic_flag_test_and_set_explicit(&g_lock, memory_order_acquire)) sched_yield(); }
 static void unlock(void) { atomic_flag_clear_explicit(&g_lock, memory_order_release); }
@@ -251,7 +254,6 @@ static void probe_end(void) {
 }
 
 __attribute__((constructor)) static void probe_start(void) {
-    uint64_t rss = pab_rss_bytes();
     if (!claim()) return;
     char at[16], release[16], sig[16];
     copy_env(g.out, sizeof g.out, "PAB_PROBE_OUT");
@@ -265,9 +267,12 @@ __attribute__((constructor)) static void probe_start(void) {
     memcpy(g.tmp + strlen(g.out), ".tmp", 5);
     g.at = (unsigned)strtoul(at, NULL, 10);
     g.cycle = !strcmp(release, "cycle");
-    g.rss_base = rss;
-    pab_faults(&g.minor0, &g.major0);
     pab_identify_process(g.expect, &g.id);
+    copy_env(g_knobs, sizeof g_knobs, "PAB_PROBE_KNOBS");
+    int refused = g_knobs[0] && pab_alloc_tuning(g.id.a, g_knobs, g_tuning, sizeof g_tuning);
+    if (g_knobs[0] && !refused) g.id.tuning = g_tuning;
+    g.rss_base = pab_rss_bytes();
+    pab_faults(&g.minor0, &g.major0);
     g.python = pab_alloc_sym("Py_IsInitialized") != NULL; /* the interpreter's own API: this image is a Python */
     g.pid = getpid();
     atexit(probe_end); /* registered before the program's own: runs after them, the last of exit's handlers */
@@ -275,6 +280,11 @@ __attribute__((constructor)) static void probe_start(void) {
     if (g.expect[0] && strcmp(g.expect, g.id.a->name)) {
         say("pab-probe: allocator mismatch: malloc is not served by ", g.expect);
         say(" but by ", g.id.lib);
+        say("", "\n");
+        _exit(EXIT_MISMATCH);
+    }
+    if (refused) {
+        say("pab-probe: tuning: ", g_tuning);
         say("", "\n");
         _exit(EXIT_MISMATCH);
     }

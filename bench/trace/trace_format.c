@@ -1,345 +1,58 @@
-/* trace_format.c — turns the recorder's raw file into a final trace (global order, dense block ids) and
- * loads a final trace for replay, validating it; every failure is one line in the caller's buffer. */
+/* trace_format.c — loads a trace file of either version into records in global order: version 1 as stored (and
+ * validated), version 2 decoded chunk by chunk, its threads merged by sequence number and renamed; one line per refusal. */
 #define _GNU_SOURCE
-#include "trace_format.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trace_codec.h"
+#include "trace_internal.h"
+
 const char *const pab_trace_op_names[PAB_OP_COUNT] = {
     NULL, "malloc", "calloc", "realloc", "free", "posix_memalign", "aligned_alloc", "memalign", "valloc", "pvalloc",
 };
+const char *const pab_rec_layer_names[4] = {"unknown", "program", "malloc", "pymalloc"};
 
 #define PAB_LIVE_BIT (1ULL << 63)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
+int pab_trace_fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     if (err && errlen) vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -1;
 }
+#define fail pab_trace_fail
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
-/* ---- an open-addressing map from a nonzero u64 key to (id, size); backward-shift deletion */
-typedef struct { uint64_t key, size; uint32_t id; } map_ent;
-typedef struct { map_ent *e; size_t cap, n; } map;
+/* ---- strings: cmdline, exe, PYTHONMALLOC, python version, note, each NUL-terminated, in one mapping */
+enum { S_CMDLINE, S_EXE, S_PYTHONMALLOC, S_PYTHON, S_NOTE, S_COUNT };
 
-static size_t map_slot(const map *m, uint64_t k) {
-    k ^= k >> 33; k *= 0xff51afd7ed558ccdULL; k ^= k >> 33;
-    return (size_t)k & (m->cap - 1);
-}
-
-static map_ent *map_get(const map *m, uint64_t k) {
-    if (!m->cap) return NULL;
-    for (size_t i = map_slot(m, k);; i = (i + 1) & (m->cap - 1)) {
-        if (m->e[i].key == k) return &m->e[i];
-        if (!m->e[i].key) return NULL;
+static int set_strings(pab_trace *t, const char *const s[S_COUNT], const size_t n[S_COUNT]) {
+    size_t total = 0;
+    for (int i = 0; i < S_COUNT; i++) total += n[i] + 1;
+    t->aux_len = total;
+    t->aux_map = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t->aux_map == MAP_FAILED) { t->aux_map = NULL; return -1; }
+    char *at = t->aux_map;
+    const char **out[S_COUNT] = {&t->h.cmdline, &t->h.exe, &t->h.pythonmalloc, &t->h.python, &t->h.note};
+    for (int i = 0; i < S_COUNT; i++) {
+        if (n[i]) memcpy(at, s[i], n[i]);
+        *out[i] = at;
+        at += n[i] + 1; /* the mapping is zeroed: each ends with a NUL */
     }
-}
-
-static int map_put(map *m, uint64_t k, uint32_t id, uint64_t size);
-
-static int map_grow(map *m) {
-    map old = *m;
-    m->cap = old.cap ? old.cap * 2 : 1024;
-    m->n = 0;
-    if (!(m->e = calloc(m->cap, sizeof *m->e))) return -1;
-    for (size_t i = 0; i < old.cap; i++)
-        if (old.e[i].key) map_put(m, old.e[i].key, old.e[i].id, old.e[i].size);
-    free(old.e);
+    t->h.cmdline_len = (uint32_t)n[S_CMDLINE];
     return 0;
 }
 
-static int map_put(map *m, uint64_t k, uint32_t id, uint64_t size) {
-    if (2 * (m->n + 1) > m->cap && map_grow(m)) return -1;
-    size_t i = map_slot(m, k);
-    while (m->e[i].key && m->e[i].key != k) i = (i + 1) & (m->cap - 1);
-    if (!m->e[i].key) m->n++;
-    m->e[i] = (map_ent){k, size, id};
-    return 0;
-}
-
-static void map_del(map *m, map_ent *at) {
-    size_t i = (size_t)(at - m->e), j = i;
-    for (;;) {
-        j = (j + 1) & (m->cap - 1);
-        if (!m->e[j].key) break;
-        size_t h = map_slot(m, m->e[j].key);
-        /* move e[j] into the hole at i unless its home lies cyclically in (i, j] */
-        if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) { m->e[i] = m->e[j]; i = j; }
-    }
-    m->e[i].key = 0;
-    m->n--;
-}
-
-/* ---- finalising: state of the renaming pass */
-typedef struct { const pab_raw_rec *r; uint64_t seq; uint32_t tid; } ent;
-typedef struct { uint32_t id; uint64_t size; bool valid; } pending;
-
-typedef struct {
-    map blocks, threads;
-    uint32_t *free_ids; size_t nfree, free_cap;
-    pending *pend; size_t pend_cap;
-    uint32_t max_id, nthreads;
-    int64_t live, peak;
-    uint64_t prev_t, first_t, events, unknown_frees, lost_frees;
-    FILE *out;
-} fin;
-
-static int cmp_ent(const void *a, const void *b) {
-    uint64_t x = ((const ent *)a)->seq, y = ((const ent *)b)->seq;
-    return (x > y) - (x < y);
-}
-
-static uint32_t new_id(fin *f) { return f->nfree ? f->free_ids[--f->nfree] : ++f->max_id; }
-
-static int drop_id(fin *f, uint32_t id) {
-    if (f->nfree == f->free_cap) {
-        size_t cap = f->free_cap ? 2 * f->free_cap : 1024;
-        uint32_t *p = realloc(f->free_ids, cap * sizeof *p);
-        if (!p) return -1;
-        f->free_ids = p; f->free_cap = cap;
-    }
-    f->free_ids[f->nfree++] = id;
-    return 0;
-}
-
-static int thread_index(fin *f, uint32_t tid, uint32_t *out) {
-    map_ent *e = map_get(&f->threads, (uint64_t)tid + 1);
-    if (e) { *out = e->id; return 0; }
-    if (f->nthreads >= 65535 || map_put(&f->threads, (uint64_t)tid + 1, f->nthreads, 0)) return -1;
-    if (f->nthreads >= f->pend_cap) {
-        size_t cap = f->pend_cap ? 2 * f->pend_cap : 64;
-        pending *p = realloc(f->pend, cap * sizeof *p);
-        if (!p) return -1;
-        memset(p + f->pend_cap, 0, (cap - f->pend_cap) * sizeof *p);
-        f->pend = p; f->pend_cap = cap;
-    }
-    *out = f->nthreads++;
-    return 0;
-}
-
-static void live_add(fin *f, int64_t d) {
-    f->live += d;
-    if (f->live > f->peak) f->peak = f->live;
-}
-
-static int emit(fin *f, const pab_raw_rec *r, unsigned op, uint32_t thread, uint32_t id, uint32_t old, uint64_t size) {
-    uint64_t dt = r->t_ns > f->prev_t ? r->t_ns - f->prev_t : 0;
-    if (!f->events) { dt = 0; f->first_t = r->t_ns; }
-    if (r->t_ns > f->prev_t) f->prev_t = r->t_ns;
-    unsigned al = 0;
-    if (op >= PAB_OP_POSIX_MEMALIGN && r->arg) while ((1ULL << al) < r->arg && al < 63) al++;
-    pab_trace_rec o = {size, id, old, dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt, (uint16_t)thread, (uint8_t)op,
-                       (uint8_t)al};
-    f->events++;
-    return fwrite(&o, sizeof o, 1, f->out) == 1 ? 0 : -1;
-}
-
-/* A block handed out while the map still holds it: the program freed it where the recorder could not see
- * (a free before an exit race, a torn file).  The trace gets that free, so it stays consistent. */
-static int take_address(fin *f, const pab_raw_rec *r, uint32_t th, uint32_t id) {
-    map_ent *e = map_get(&f->blocks, r->ptr);
-    if (e) {
-        uint32_t lost = e->id;
-        uint64_t size = e->size;
-        f->lost_frees++;
-        live_add(f, -(int64_t)size);
-        map_del(&f->blocks, e);
-        if (drop_id(f, lost) || emit(f, r, PAB_OP_FREE, th, lost, 0, size)) return -1;
-    }
-    if (!id) id = new_id(f);
-    live_add(f, (int64_t)r->size);
-    if (map_put(&f->blocks, r->ptr, id, r->size)) return -1;
-    return (int)id;
-}
-
-static int do_alloc(fin *f, const pab_raw_rec *r, unsigned op, uint32_t th) {
-    if (!r->ptr) return emit(f, r, op, th, 0, 0, r->size);
-    int id = take_address(f, r, th, 0);
-    return id < 0 || emit(f, r, op, th, (uint32_t)id, 0, r->size);
-}
-
-static int do_free(fin *f, const pab_raw_rec *r, unsigned op, uint32_t th) {
-    map_ent *e = r->ptr ? map_get(&f->blocks, r->ptr) : NULL;
-    if (!e) {
-        f->unknown_frees += r->ptr != 0;
-        return emit(f, r, op, th, 0, 0, 0);
-    }
-    uint32_t id = e->id;
-    uint64_t size = e->size;
-    map_del(&f->blocks, e);
-    live_add(f, -(int64_t)size);
-    return drop_id(f, id) || emit(f, r, op, th, id, 0, size);
-}
-
-static int do_rfree(fin *f, const pab_raw_rec *r, unsigned op, uint32_t th) {
-    map_ent *e = map_get(&f->blocks, r->ptr);
-    f->pend[th] = (pending){e ? e->id : 0, e ? e->size : 0, true};
-    if (e) map_del(&f->blocks, e);
-    else f->unknown_frees++;
-    return 0;
-}
-
-static int do_realloc(fin *f, const pab_raw_rec *r, unsigned op, uint32_t th) {
-    uint32_t oid = 0;
-    uint64_t osize = 0;
-    bool failed = !r->ptr && r->size;
-    if (f->pend[th].valid) {            /* the old block was given up before the call (it moved) */
-        oid = f->pend[th].id; osize = f->pend[th].size;
-        f->pend[th].valid = false;
-    } else if (r->arg) {
-        map_ent *e = map_get(&f->blocks, r->arg);
-        if (!e) f->unknown_frees++;
-        else { oid = e->id; osize = e->size; if (!failed) map_del(&f->blocks, e); }
-    }
-    if (failed) return emit(f, r, op, th, 0, oid, r->size);
-    live_add(f, -(int64_t)osize);
-    if (!r->ptr) return (oid && drop_id(f, oid)) || emit(f, r, op, th, 0, oid, 0); /* realloc(p, 0) freed p */
-    int id = take_address(f, r, th, oid);
-    return id < 0 || emit(f, r, op, th, (uint32_t)id, oid, r->size);
-}
-
-typedef int (*fin_op)(fin *f, const pab_raw_rec *r, unsigned op, uint32_t th);
-static const fin_op fin_ops[16] = {
-    [PAB_OP_MALLOC] = do_alloc, [PAB_OP_CALLOC] = do_alloc, [PAB_OP_REALLOC] = do_realloc,
-    [PAB_OP_FREE] = do_free, [PAB_OP_POSIX_MEMALIGN] = do_alloc, [PAB_OP_ALIGNED_ALLOC] = do_alloc,
-    [PAB_OP_MEMALIGN] = do_alloc, [PAB_OP_VALLOC] = do_alloc, [PAB_OP_PVALLOC] = do_alloc,
-    [PAB_OP_RAW_RFREE] = do_rfree,
-};
-
-/* Index every complete record of every chunk; a torn last chunk (the program was killed) keeps what is whole. */
-static int index_chunks(const char *base, size_t len, size_t off, ent **out, size_t *n, char *err, size_t errlen,
-                        const char *path) {
-    size_t cap = 1024, k = 0;
-    ent *v = malloc(cap * sizeof *v);
-    if (!v) return fail(err, errlen, "%s: out of memory", path);
-    while (off + sizeof(pab_raw_chunk) <= len) {
-        pab_raw_chunk c;
-        memcpy(&c, base + off, sizeof c);
-        if (c.magic != PAB_TRACE_CHUNK_MAGIC) { free(v); return fail(err, errlen, "%s: damaged raw trace (bad chunk at byte %zu)", path, off); }
-        off += sizeof c;
-        size_t have = (len - off) / sizeof(pab_raw_rec);
-        size_t cnt = c.count < have ? c.count : have;
-        for (size_t i = 0; i < cnt; i++, off += sizeof(pab_raw_rec)) {
-            if (k == cap) {
-                ent *w = realloc(v, (cap *= 2) * sizeof *v);
-                if (!w) { free(v); return fail(err, errlen, "%s: out of memory", path); }
-                v = w;
-            }
-            const pab_raw_rec *r = (const pab_raw_rec *)(base + off);
-            v[k++] = (ent){r, r->seq_op >> 8, c.tid};
-        }
-        if (cnt < c.count) break;
-    }
-    *out = v; *n = k;
-    return 0;
-}
-
-static int check_raw_header(const char *base, size_t len, pab_raw_header *h, char *err, size_t errlen, const char *path) {
-    if (len >= 8 && !memcmp(base, PAB_TRACE_MAGIC, 8)) return fail(err, errlen, "%s: already a finalized trace", path);
-    if (len < 8 || memcmp(base, PAB_TRACE_RAW_MAGIC, 8)) return fail(err, errlen, "%s: not a raw pyalloc trace (bad magic)", path);
-    if (len < sizeof *h) return fail(err, errlen, "%s: truncated raw trace header", path);
-    memcpy(h, base, sizeof *h);
-    if (h->version != PAB_TRACE_VERSION) return fail(err, errlen, "%s: raw trace version %u, this build reads %u", path, h->version, PAB_TRACE_VERSION);
-    if (h->cmdline_len > PAB_TRACE_CMDLINE_MAX || sizeof *h + pad8(h->cmdline_len) > len)
-        return fail(err, errlen, "%s: truncated raw trace header", path);
-    return 0;
-}
-
-static int write_header(fin *f, const pab_raw_header *rh, const char *cmdline) {
-    static const char zeros[8];
-    pab_trace_header h = {.version = PAB_TRACE_VERSION, .page_size = rh->page_size, .pid = rh->pid, .ppid = rh->ppid,
-                          .threads = f->nthreads, .events = f->events, .max_id = f->max_id,
-                          .live_peak_bytes = (uint64_t)f->peak, .end_live_bytes = (uint64_t)f->live,
-                          .duration_ns = f->events ? f->prev_t - f->first_t : 0, .unknown_frees = f->unknown_frees,
-                          .lost_frees = f->lost_frees, .cmdline_len = rh->cmdline_len, .rec_size = sizeof(pab_trace_rec)};
-    memcpy(h.magic, PAB_TRACE_MAGIC, 8);
-    h.header_size = (uint32_t)(sizeof h + pad8(h.cmdline_len));
-    return fseek(f->out, 0, SEEK_SET) || fwrite(&h, sizeof h, 1, f->out) != 1 ||
-           fwrite(cmdline, 1, h.cmdline_len, f->out) != h.cmdline_len ||
-           fwrite(zeros, 1, pad8(h.cmdline_len) - h.cmdline_len, f->out) != pad8(h.cmdline_len) - h.cmdline_len;
-}
-
-static int rename_all(fin *f, ent *v, size_t n, const pab_raw_header *rh, const char *cmdline) {
-    if (write_header(f, rh, cmdline)) return -1;
-    for (size_t i = 0; i < n; i++) {
-        if (i && v[i].seq == v[i - 1].seq) continue; /* flushed twice in an exit race */
-        unsigned op = v[i].r->seq_op & 0xff;
-        uint32_t th;
-        if (op >= 16 || !fin_ops[op]) return -2;
-        if (thread_index(f, v[i].tid, &th) || fin_ops[op](f, v[i].r, op, th)) return -1;
-    }
-    return write_header(f, rh, cmdline);
-}
-
-static void fin_free(fin *f) {
-    free(f->blocks.e); free(f->threads.e); free(f->free_ids); free(f->pend);
-}
-
-int pab_trace_finalize(const char *raw_path, const char *out_path, char *err, size_t errlen) {
-    int fd = open(raw_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(err, errlen, "%s: %s", raw_path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st)) { close(fd); return fail(err, errlen, "%s: %s", raw_path, strerror(errno)); }
-    size_t len = (size_t)st.st_size;
-    const char *base = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-    close(fd);
-    if (base == MAP_FAILED) return fail(err, errlen, "%s: empty or unreadable raw trace", raw_path);
-    pab_raw_header rh;
-    ent *v = NULL;
-    size_t n = 0;
-    int rc = check_raw_header(base, len, &rh, err, errlen, raw_path);
-    if (!rc) rc = index_chunks(base, len, sizeof rh + pad8(rh.cmdline_len), &v, &n, err, errlen, raw_path);
-    if (!rc) {
-        bool sorted = true;
-        for (size_t i = 1; i < n && sorted; i++) sorted = v[i - 1].seq <= v[i].seq;
-        if (!sorted) qsort(v, n, sizeof *v, cmp_ent);
-        fin f = {0};
-        f.out = fopen(out_path, "wb");
-        if (!f.out) rc = fail(err, errlen, "%s: %s", out_path, strerror(errno));
-        else {
-            int r = rename_all(&f, v, n, &rh, base + sizeof rh);
-            if (fclose(f.out) || r == -1) rc = fail(err, errlen, "%s: write failed or out of memory", out_path);
-            else if (r == -2) rc = fail(err, errlen, "%s: damaged raw trace (unknown operation)", raw_path);
-            if (rc) unlink(out_path);
-        }
-        fin_free(&f);
-    }
-    free(v);
-    munmap((void *)base, len);
-    return rc;
-}
-
-/* ---- loading a final trace */
-static int check_header(const pab_trace_header *h, uint64_t len, char *err, size_t errlen, const char *path) {
-    if (h->version != PAB_TRACE_VERSION) return fail(err, errlen, "%s: trace version %u, this build reads %u", path, h->version, PAB_TRACE_VERSION);
-    if (h->rec_size != sizeof(pab_trace_rec) || h->cmdline_len > PAB_TRACE_CMDLINE_MAX ||
-        h->header_size != sizeof *h + pad8(h->cmdline_len) || h->max_id > UINT32_MAX || h->threads > 65535)
-        return fail(err, errlen, "%s: damaged trace header", path);
-    if (h->events > (UINT64_MAX - h->header_size) / sizeof(pab_trace_rec)) return fail(err, errlen, "%s: damaged trace header", path);
-    uint64_t want = h->header_size + h->events * sizeof(pab_trace_rec);
-    if (len < want)
-        return fail(err, errlen, "%s: truncated: the header promises %llu events, the file holds %llu", path,
-                    (unsigned long long)h->events,
-                    (unsigned long long)(len < h->header_size ? 0 : (len - h->header_size) / sizeof(pab_trace_rec)));
-    if (len > want) return fail(err, errlen, "%s: damaged: %llu bytes after the last event", path, (unsigned long long)(len - want));
-    return 0;
-}
-
-/* Replays the live set with a size per id (top bit: live) and checks the stream against the header. */
-static int check_records(const pab_trace *t, char *err, size_t errlen, const char *path) {
-    const pab_trace_header *h = &t->h;
+/* ---- checking records: the live set, replayed with a size per id (top bit: live), against the header */
+int pab_trace_check_records(const pab_trace *t, char *err, size_t errlen, const char *path) {
+    const pab_trace_info *h = &t->h;
     uint64_t *sz = mmap(NULL, (h->max_id + 1) * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (sz == MAP_FAILED) return fail(err, errlen, "%s: out of memory", path);
     int64_t live = 0, peak = 0;
@@ -373,46 +86,365 @@ static int check_records(const pab_trace *t, char *err, size_t errlen, const cha
     return 0;
 }
 
-static int read_all(int fd, char *p, size_t len) {
-    for (size_t off = 0; off < len;) {
-        ssize_t k = pread(fd, p + off, len - off, (off_t)off);
-        if (k <= 0) { if (k < 0 && errno == EINTR) continue; return -1; }
-        off += (size_t)k;
+void pab_trace_counts_add(pab_trace_counts *c, const pab_trace_rec *r) {
+    c->ops[r->op < PAB_OP_COUNT ? r->op : 0]++;
+    if (r->op == PAB_OP_FREE || (r->op == PAB_OP_REALLOC && !r->size)) return;
+    size_t b = 0, n = c->nlimits < 64 ? c->nlimits : 64;
+    while (b < n && r->size > c->limits[b]) b++;
+    c->sizes[b]++;
+}
+
+/* ---- version 1: a header and fixed records, as replay keeps them */
+static int load_v1(const char *base, size_t len, pab_trace *t, pab_trace_counts *count, char *err, size_t errlen,
+                   const char *path) {
+    pab_trace1_header h;
+    if (len < sizeof h) return fail(err, errlen, "%s: truncated trace header", path);
+    memcpy(&h, base, sizeof h);
+    if (h.rec_size != sizeof(pab_trace_rec) || h.cmdline_len > PAB_TRACE_CMDLINE_MAX ||
+        h.header_size != sizeof h + pad8(h.cmdline_len) || h.max_id > UINT32_MAX || h.threads > 65535 ||
+        h.events > (UINT64_MAX - h.header_size) / sizeof(pab_trace_rec))
+        return fail(err, errlen, "%s: damaged trace header", path);
+    uint64_t want = h.header_size + h.events * sizeof(pab_trace_rec);
+    if (len < want)
+        return fail(err, errlen, "%s: truncated: the header promises %llu events, the file holds %llu", path,
+                    (unsigned long long)h.events,
+                    (unsigned long long)(len < h.header_size ? 0 : (len - h.header_size) / sizeof(pab_trace_rec)));
+    if (len > want) return fail(err, errlen, "%s: damaged: %llu bytes after the last event", path, (unsigned long long)(len - want));
+    pab_trace_info *i = &t->h;
+    *i = (pab_trace_info){.version = 1, .page_size = h.page_size, .pid = h.pid, .ppid = h.ppid, .threads = h.threads,
+                          .events = h.events, .max_id = h.max_id, .live_peak_bytes = h.live_peak_bytes,
+                          .end_live_bytes = h.end_live_bytes, .duration_ns = h.duration_ns,
+                          .unknown_frees = h.unknown_frees, .lost_frees = h.lost_frees, .complete = true,
+                          .layer = PAB_REC_UNKNOWN};
+    const char *s[S_COUNT] = {base + sizeof h};
+    size_t n[S_COUNT] = {h.cmdline_len};
+    t->rec_len = h.events * sizeof(pab_trace_rec) + 1;
+    t->rec_map = mmap(NULL, t->rec_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t->rec_map == MAP_FAILED) { t->rec_map = NULL; return fail(err, errlen, "%s: cannot map %zu bytes", path, t->rec_len); }
+    memcpy(t->rec_map, base + h.header_size, h.events * sizeof(pab_trace_rec));
+    t->rec = t->rec_map;
+    if (set_strings(t, s, n)) return fail(err, errlen, "%s: out of memory", path);
+    int rc = pab_trace_check_records(t, err, errlen, path);
+    for (uint64_t i = 0; !rc && count && i < h.events; i++) pab_trace_counts_add(count, &t->rec[i]);
+    if (count) t->rec = NULL;
+    return rc;
+}
+
+/* ---- version 2: index the chunks, group them by thread, merge the threads by sequence number */
+typedef struct { size_t off; uint32_t bytes, events, flags; int32_t next; } chunk_ref;
+typedef struct { int32_t first, last; uint32_t tid; } stream_ref;
+
+typedef struct {
+    const char *base, *path;
+    size_t len;
+    char *err;
+    size_t errlen;
+    pab_trace2_header h;
+    pab_trace2_end end;
+    bool has_end;
+    const char *note;
+    size_t note_len;
+    uint64_t last_t_ns, chunk_events, new_threads;
+    pab_mvec chunks, streams, tids; /* chunk_ref; stream_ref; open-addressing tid+1 -> stream (u64: key<<32|stream) */
+    size_t tid_cap;
+} v2;
+
+static int64_t *tid_slot(v2 *f, uint32_t tid) {
+    uint64_t *e = f->tids.p;
+    for (size_t i = (tid * 0x9e3779b1u) & (f->tid_cap - 1);; i = (i + 1) & (f->tid_cap - 1))
+        if (!e[i] || (uint32_t)(e[i] >> 32) == tid + 1) return (int64_t *)&e[i];
+}
+
+/* The stream a data chunk belongs to: a new one where the chunk says a thread begins (or for a thread never seen). */
+static int32_t stream_for(v2 *f, uint32_t tid, uint32_t flags) {
+    size_t nstreams = f->streams.len / sizeof(stream_ref);
+    if (2 * (nstreams + 1) > f->tid_cap) { /* rebuild the tid table larger: each tid's latest stream wins */
+        pab_mvec_free(&f->tids);
+        f->tid_cap = f->tid_cap ? f->tid_cap * 2 : 256;
+        if (pab_mvec_reserve(&f->tids, f->tid_cap * 8)) return -2;
+        for (size_t s = 0; s < nstreams; s++) {
+            uint32_t t = PAB_MVEC_AT(&f->streams, stream_ref, s).tid;
+            *tid_slot(f, t) = (int64_t)((uint64_t)(t + 1) << 32 | s);
+        }
+    }
+    int64_t *slot = tid_slot(f, tid);
+    if (*slot && !(flags & PAB_CHUNK_NEW_THREAD)) return (int32_t)(uint32_t)*slot;
+    if (!*slot && !(flags & PAB_CHUNK_FIRST)) return -1; /* continues a thread that never began */
+    stream_ref *s = pab_mvec_push(&f->streams, sizeof *s);
+    if (!s) return -2;
+    *s = (stream_ref){-1, -1, tid};
+    *slot = (int64_t)((uint64_t)(tid + 1) << 32 | nstreams);
+    return (int32_t)nstreams;
+}
+
+static int v2_header(v2 *f) {
+    pab_trace2_header *h = &f->h;
+    if (f->len < sizeof *h) return fail(f->err, f->errlen, "%s: truncated trace header", f->path);
+    memcpy(h, f->base, sizeof *h);
+    size_t strings = (size_t)h->cmdline_len + h->exe_len + h->pythonmalloc_len + h->python_len;
+    if (h->header_size != pad8(sizeof *h + strings) || h->cmdline_len > PAB_TRACE_CMDLINE_MAX ||
+        h->exe_len > PAB_TRACE_CMDLINE_MAX || h->pythonmalloc_len > 64 || h->python_len > 256 || !h->seq0)
+        return fail(f->err, f->errlen, "%s: damaged trace header", f->path);
+    if (f->len < h->header_size) return fail(f->err, f->errlen, "%s: truncated trace header", f->path);
+    return 0;
+}
+
+static int v2_index(v2 *f) {
+    size_t off = f->h.header_size;
+    while (off < f->len) {
+        pab_trace2_chunk c;
+        if (f->len - off < sizeof c || (memcpy(&c, f->base + off, sizeof c), f->len - off - sizeof c < c.bytes))
+            return fail(f->err, f->errlen, "%s: cut in the middle of a chunk at byte %zu (%zu bytes of it are there): "
+                        "not a whole trace", f->path, off, f->len - off);
+        if (c.magic == PAB_CHUNK_NOTE && f->has_end) {
+            f->note = f->base + off + sizeof c;
+            f->note_len = c.bytes;
+        } else if (c.magic == PAB_CHUNK_END && !f->has_end && c.bytes == sizeof f->end) {
+            memcpy(&f->end, f->base + off + sizeof c, sizeof f->end);
+            f->has_end = true;
+            f->last_t_ns = c.t_ns;
+        } else if (c.magic == PAB_CHUNK_DATA && !f->has_end && c.bytes && c.events) {
+            int32_t s = stream_for(f, c.tid, c.flags);
+            if (s == -2) return fail(f->err, f->errlen, "%s: out of memory", f->path);
+            if (s < 0) return fail(f->err, f->errlen, "%s: damaged: the chunk at byte %zu continues a thread that never began", f->path, off);
+            chunk_ref *r = pab_mvec_push(&f->chunks, sizeof *r);
+            if (!r) return fail(f->err, f->errlen, "%s: out of memory", f->path);
+            int32_t me = (int32_t)(f->chunks.len / sizeof *r - 1);
+            *r = (chunk_ref){off + sizeof c, c.bytes, c.events, c.flags, -1};
+            stream_ref *st = &PAB_MVEC_AT(&f->streams, stream_ref, s);
+            if (st->last >= 0) PAB_MVEC_AT(&f->chunks, chunk_ref, st->last).next = me;
+            else st->first = me;
+            st->last = me;
+            f->chunk_events += c.events;
+            f->new_threads += (c.flags & PAB_CHUNK_NEW_THREAD) != 0;
+            f->last_t_ns = c.t_ns;
+        } else {
+            return fail(f->err, f->errlen, "%s: damaged: no valid chunk at byte %zu", f->path, off);
+        }
+        off += sizeof c + c.bytes;
     }
     return 0;
 }
 
-int pab_trace_load(const char *path, pab_trace *t, char *err, size_t errlen) {
+/* One thread's events, decoded as the merge asks for them. */
+typedef struct {
+    int32_t chunk;
+    const uint8_t *p, *end;
+    uint32_t left;
+    pab_codec codec;
+    pab_trace_event ev;
+    bool half;            /* ev is a realloc that moved; its first half (the old block given up) went out */
+    uint64_t last_seq;
+} cursor;
+
+static uint64_t key(const cursor *c) { return c->half ? c->ev.seq2 : c->ev.seq; }
+
+/* 1: c->ev holds the thread's next event; 0: the thread is done; -1: damaged. */
+static int advance(v2 *f, cursor *c) {
+    const chunk_ref *ch = &PAB_MVEC_AT(&f->chunks, chunk_ref, c->chunk);
+    while (!c->left) {
+        if (c->p != c->end) return -1;
+        if (ch->next < 0) return 0;
+        c->chunk = ch->next;
+        ch = &PAB_MVEC_AT(&f->chunks, chunk_ref, c->chunk);
+        c->p = (const uint8_t *)f->base + ch->off;
+        c->end = c->p + ch->bytes;
+        c->left = ch->events;
+        if (ch->flags & PAB_CHUNK_FIRST) c->codec = (pab_codec){0, 0};
+    }
+    if (pab_dec_event(&c->p, c->end, &c->codec, &c->ev) || c->ev.seq <= c->last_seq) return -1;
+    c->left--;
+    c->last_seq = c->ev.seq2 ? c->ev.seq2 : c->ev.seq;
+    c->half = false;
+    return 1;
+}
+
+static int cursor_start(v2 *f, cursor *c, const stream_ref *s) {
+    const chunk_ref *ch = &PAB_MVEC_AT(&f->chunks, chunk_ref, s->first);
+    *c = (cursor){.chunk = s->first, .p = (const uint8_t *)f->base + ch->off, .left = ch->events};
+    c->end = c->p + ch->bytes;
+    return advance(f, c);
+}
+
+/* A binary min-heap of cursor indices by key. */
+static void sift_down(const cursor *cs, uint32_t *h, size_t n, size_t i) {
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < n && key(&cs[h[l]]) < key(&cs[h[m]])) m = l;
+        if (l + 1 < n && key(&cs[h[l + 1]]) < key(&cs[h[m]])) m = l + 1;
+        if (m == i) return;
+        uint32_t x = h[i]; h[i] = h[m]; h[m] = x;
+        i = m;
+    }
+}
+
+static int emit_event(pab_renamer *r, const cursor *c, uint32_t stream) {
+    const pab_trace_event *e = &c->ev;
+    pab_item it = {.op = e->op, .align_log2 = e->align_log2, .stream = stream, .ptr = e->addr, .arg = e->old,
+                   .size = e->size, .t_ns = e->t_ns, .name = e->name, .name_len = e->name_len};
+    if (e->seq2 && !c->half) it = (pab_item){.op = PAB_ITEM_RFREE, .stream = stream, .arg = e->old};
+    return pab_renamer_add(r, &it);
+}
+
+static int v2_merge(v2 *f, pab_renamer *r, uint64_t *seen, uint64_t *first_seq, uint64_t *last_seq) {
+    size_t n = f->streams.len / sizeof(stream_ref), live = 0;
+    pab_mvec mem = {0};
+    if (pab_mvec_reserve(&mem, n * (sizeof(cursor) + sizeof(uint32_t)) + 64)) return fail(f->err, f->errlen, "%s: out of memory", f->path);
+    cursor *cs = mem.p;
+    uint32_t *heap = (uint32_t *)(cs + n);
+    int rc = 0;
+    for (size_t s = 0; s < n && !rc; s++) {
+        int a = cursor_start(f, &cs[s], &PAB_MVEC_AT(&f->streams, stream_ref, s));
+        if (a < 0) rc = fail(f->err, f->errlen, "%s: damaged: the events of thread %u do not decode", f->path, PAB_MVEC_AT(&f->streams, stream_ref, s).tid);
+        else if (a) heap[live++] = (uint32_t)s;
+    }
+    for (size_t i = live / 2; i-- > 0;) sift_down(cs, heap, live, i);
+    uint64_t prev = 0;
+    *seen = 0;
+    while (live && !rc) {
+        uint32_t s = heap[0];
+        cursor *c = &cs[s];
+        uint64_t k = key(c);
+        if (k <= prev) { rc = fail(f->err, f->errlen, "%s: damaged: sequence number %llu is used twice", f->path, (unsigned long long)k); break; }
+        if (!*seen) *first_seq = k;
+        prev = *last_seq = k;
+        ++*seen;
+        if (emit_event(r, c, s)) { rc = fail(f->err, f->errlen, "%s: out of memory (or more than 65535 threads)", f->path); break; }
+        int a = 1;
+        if (c->ev.seq2 && !c->half) c->half = true;
+        else a = advance(f, c);
+        if (a < 0) { rc = fail(f->err, f->errlen, "%s: damaged: the events of thread %u do not decode", f->path, PAB_MVEC_AT(&f->streams, stream_ref, s).tid); break; }
+        if (!a) heap[0] = heap[--live];
+        sift_down(cs, heap, live, 0);
+    }
+    pab_mvec_free(&mem);
+    return rc;
+}
+
+static pab_rec_layer layer_of(const pab_trace2_header *h, const char *pythonmalloc) {
+    if (!(h->flags & PAB_T2_PYTHON)) return PAB_REC_PROGRAM;
+    bool malloc_ = (h->flags & PAB_T2_PYTHONMALLOC_SET) && h->pythonmalloc_len >= 6 && !strncmp(pythonmalloc, "malloc", 6) &&
+                   (h->pythonmalloc_len == 6 || (h->pythonmalloc_len == 12 && !strncmp(pythonmalloc + 6, "_debug", 6)));
+    return malloc_ ? PAB_REC_MALLOC : PAB_REC_PYMALLOC;
+}
+
+static int v2_finish(v2 *f, pab_trace *t, uint64_t seen, uint64_t first_seq, uint64_t last_seq) {
+    pab_trace_info *i = &t->h;
+    const pab_trace2_header *h = &f->h;
+    uint64_t events = f->chunk_events; /* calls and marks, as the chunks count them */
+    i->version = 2;
+    i->page_size = h->page_size;
+    i->pid = h->pid;
+    i->ppid = h->ppid;
+    i->flags = h->flags;
+    i->t0_realtime_ns = h->t0_realtime_ns;
+    i->complete = f->has_end;
+    i->duration_ns = f->last_t_ns > h->t0_ns ? f->last_t_ns - h->t0_ns : 0;
+    if (f->has_end) {
+        const pab_trace2_end *e = &f->end;
+        if (e->events != events || e->chunks != f->chunks.len / sizeof(chunk_ref) || e->threads != f->new_threads ||
+            e->marks != i->marks || e->seq_end < h->seq0 || e->seq_end - h->seq0 < seen || (seen && last_seq >= e->seq_end))
+            return fail(f->err, f->errlen, "%s: damaged: the END totals do not match the chunks", f->path);
+        i->lost_events = e->seq_end - h->seq0 - seen;
+    } else {
+        i->lost_events = seen ? last_seq + 1 - h->seq0 - seen : 0;
+    }
+    if (seen && first_seq < h->seq0) return fail(f->err, f->errlen, "%s: damaged: a sequence number before the first", f->path);
+    const char *str = f->base + sizeof *h;
+    const char *s[S_COUNT] = {str, str + h->cmdline_len, str + h->cmdline_len + h->exe_len,
+                              str + h->cmdline_len + h->exe_len + h->pythonmalloc_len, f->note};
+    size_t n[S_COUNT] = {h->cmdline_len, h->exe_len, h->pythonmalloc_len, h->python_len, f->note_len};
+    i->layer = layer_of(h, s[S_PYTHONMALLOC]);
+    if (set_strings(t, s, n)) return fail(f->err, f->errlen, "%s: out of memory", f->path);
+    return 0;
+}
+
+static void v2_free(v2 *f) {
+    pab_mvec_free(&f->chunks);
+    pab_mvec_free(&f->streams);
+    pab_mvec_free(&f->tids);
+}
+
+static int load_v2(const char *base, size_t len, pab_trace *t, bool decode, pab_trace_counts *count, char *err,
+                   size_t errlen, const char *path) {
+    v2 f = {.base = base, .path = path, .len = len, .err = err, .errlen = errlen};
+    int rc = v2_header(&f);
+    if (!rc) rc = v2_index(&f);
+    pab_renamer *r = NULL;
+    uint64_t seen = 0, first = 0, last = 0;
+    if (!rc && !decode) { /* a peek: what the header, the chunk headers and END say, nothing decoded */
+        t->h.events = f.chunk_events;
+        t->h.marks = f.has_end ? f.end.marks : 0;
+        t->h.threads = (uint32_t)f.new_threads;
+        rc = v2_finish(&f, t, 0, 0, 0);
+        t->h.lost_events = 0; /* not known without decoding */
+        v2_free(&f);
+        return rc;
+    }
+    if (!rc && !(r = pab_renamer_new(f.chunk_events, count))) rc = fail(err, errlen, "%s: out of memory", path);
+    if (!rc) rc = v2_merge(&f, r, &seen, &first, &last);
+    if (!rc) rc = pab_renamer_finish(r, t);
+    if (!rc) rc = v2_finish(&f, t, seen, first, last);
+    pab_renamer_delete(r);
+    v2_free(&f);
+#ifdef PAB_DEBUG
+    if (!rc && t->rec) PAB_ASSERT(pab_trace_check_records(t, err, errlen, path) == 0);
+#endif
+    return rc;
+}
+
+static int open_trace(const char *path, pab_trace *t, bool decode, pab_trace_counts *count, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail(err, errlen, "%s: %s", path, strerror(errno));
     struct stat st;
-    char magic[8] = {0};
-    ssize_t got = fstat(fd, &st) ? -1 : pread(fd, magic, 8, 0);
-    int rc = 0;
-    if (got == 8 && !memcmp(magic, PAB_TRACE_RAW_MAGIC, 8))
-        rc = fail(err, errlen, "%s: a raw recorder file, not a finalized trace (record with `pyalloc record`)", path);
-    else if (got != 8 || memcmp(magic, PAB_TRACE_MAGIC, 8)) rc = fail(err, errlen, "%s: not a pyalloc trace (bad magic)", path);
-    else if ((uint64_t)st.st_size < sizeof t->h) rc = fail(err, errlen, "%s: truncated trace header", path);
-    else if (pread(fd, &t->h, sizeof t->h, 0) != (ssize_t)sizeof t->h) rc = fail(err, errlen, "%s: %s", path, strerror(errno));
-    else rc = check_header(&t->h, (uint64_t)st.st_size, err, errlen, path);
-    if (!rc) {
-        t->map_len = (size_t)st.st_size;
-        t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (t->map == MAP_FAILED) { t->map = NULL; rc = fail(err, errlen, "%s: cannot map %zu bytes", path, t->map_len); }
-        else if (read_all(fd, t->map, t->map_len)) rc = fail(err, errlen, "%s: read failed", path);
-    }
+    if (fstat(fd, &st)) { close(fd); return fail(err, errlen, "%s: %s", path, strerror(errno)); }
+    size_t len = (size_t)st.st_size;
+    const char *base = len ? mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
     close(fd);
-    if (!rc) {
-        t->cmdline = (const char *)t->map + sizeof t->h;
-        t->rec = (const pab_trace_rec *)((const char *)t->map + t->h.header_size);
-        rc = check_records(t, err, errlen, path);
-    }
+    if (base == MAP_FAILED) return fail(err, errlen, "%s: cannot map the file", path);
+    if (base && decode) madvise((void *)base, len, MADV_SEQUENTIAL);
+    uint32_t version = 0;
+    int rc;
+    if (len < 12 || memcmp(base, PAB_TRACE_MAGIC, 8)) rc = fail(err, errlen, "%s: not a pyalloc trace (bad magic)", path);
+    else if (memcpy(&version, base + 8, 4), version == 1) rc = load_v1(base, len, t, count, err, errlen, path);
+    else if (version == 2) rc = load_v2(base, len, t, decode, count, err, errlen, path);
+    else rc = fail(err, errlen, "%s: trace version %u, this build reads 1 and 2", path, version);
+    if (base) munmap((void *)base, len);
+    t->h.file_bytes = len;
     if (rc) pab_trace_unload(t);
     return rc;
 }
 
+int pab_trace_load(const char *path, pab_trace *t, char *err, size_t errlen) {
+    return open_trace(path, t, true, NULL, err, errlen);
+}
+int pab_trace_peek(const char *path, pab_trace *t, char *err, size_t errlen) {
+    return open_trace(path, t, false, NULL, err, errlen);
+}
+int pab_trace_count(const char *path, pab_trace *t, pab_trace_counts *c, char *err, size_t errlen) {
+    return open_trace(path, t, true, c, err, errlen);
+}
+
 void pab_trace_unload(pab_trace *t) {
-    if (t->map) munmap(t->map, t->map_len);
+    if (t->rec_map) munmap(t->rec_map, t->rec_len);
+    if (t->mark_map) munmap(t->mark_map, t->mark_len);
+    if (t->aux_map) munmap(t->aux_map, t->aux_len);
     memset(t, 0, sizeof *t);
+}
+
+const pab_trace_mark *pab_trace_find_mark(const pab_trace *t, const char *name) {
+    for (uint32_t i = t->h.marks; i-- > 0;)
+        if (!strcmp(t->mark[i].name, name)) return &t->mark[i];
+    return NULL;
+}
+
+void pab_trace_mark_names(const pab_trace *t, char *out, size_t len) {
+    size_t used = 0;
+    if (len) out[0] = 0;
+    for (uint32_t i = 0; i < t->h.marks; i++) {
+        bool again = false;
+        for (uint32_t j = 0; j < i && !again; j++) again = !strcmp(t->mark[i].name, t->mark[j].name);
+        if (!again && used < len) used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "", t->mark[i].name);
+    }
 }

@@ -76,10 +76,12 @@ def check_flags(flags):
     return "" if p.returncode == 0 else last_line(p.stderr).removeprefix("pyalloc-bench: ")
 
 
-def identify(env, expect):
-    """(info dict or None, error line or ''): runs --pab_identify under env (LD_PRELOAD and the config's knobs)."""
+def identify(env, expect, knobs=""):
+    """(info dict or None, error line or ''): runs --pab_identify under env (LD_PRELOAD and the config's knobs);
+    with knobs (the --pab_knobs text), info has "tuning": what the allocator read back."""
     try:
-        p = _run(["--pab_identify", f"--pab_expect={expect}"], env=env, timeout=30)
+        p = _run(["--pab_identify", f"--pab_expect={expect}"] + ([f"--pab_knobs={knobs}"] if knobs else []),
+                 env=env, timeout=30)
     except subprocess.TimeoutExpired:
         return None, "timed out"
     info = None

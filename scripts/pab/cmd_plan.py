@@ -19,6 +19,7 @@ def register(sub):
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
     configs.add_options(p)
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
+    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2", help="as for run (repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="as for run (repeatable)")
     p.add_argument("--rounds", type=int, help="rounds; default from the preset")
     p.add_argument("--seed", type=int, help="the run's seed: fixes the plan, whose hash is then shown")

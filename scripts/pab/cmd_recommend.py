@@ -7,8 +7,10 @@ from . import deploy, paired, runs, stats, tryresults
 from .errors import UsageError
 from .units import split_list
 
-OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free")])  # -> stats.METRICS key
-NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)"}
+OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "after_free"),
+                          ("idle", "after_idle")])  # -> stats.METRICS key; idle: a run with idle_ms > 0
+NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)",
+         "after_idle": "RSS after idle"}
 PYMALLOC_FLAT = 0.05  # under pymalloc, configurations within 5 % of glibc "differ little"
 MODES = ("pymalloc", "malloc")  # CPython's default, or PYTHONMALLOC=malloc
 
@@ -21,7 +23,8 @@ def register(sub):
     p.add_argument("run", nargs="?", metavar="RUN", help="a run directory (default: <repo>/results/latest)")
     p.add_argument("--host", help="the host whose rows decide, in a run of several (merged) hosts")
     p.add_argument("--objective", choices=list(OBJECTIVES), default="time",
-                   help="minimise time per cycle, peak RSS, or retained RSS after free (default: time)")
+                   help="minimise time per cycle, peak RSS, retained RSS after free, or RSS after idle (a run "
+                        "with --param idle_ms=...; default: time)")
     p.add_argument("--max-slowdown", type=pct, metavar="PCT",
                    help="at most PCT %% slower than glibc (5%% or 5; a negative limit, written --max-slowdown=-5%%, "
                         "demands that much faster)")
@@ -146,7 +149,8 @@ def decide(model, workloads, weights, args):
     for cand in model.candidates:
         if cand[1] != model.modes[0] and model.same_rows(cand, workloads):
             continue  # no layer in these cases: PYTHONMALLOC=malloc would rank the very same rows twice
-        fig = {m: model.evidence(cand, workloads, weights, m, ci=(m == objective)) for m in ("time", "peak", "after_free")}
+        fig = {m: model.evidence(cand, workloads, weights, m, ci=(m == objective))
+               for m in dict.fromkeys(("time", "peak", "after_free", objective))}
         if any(v is None for v in fig.values()):
             rejected.append((cand, "no data for every case (failed, skipped or not run)"))
             continue

@@ -4,7 +4,7 @@ import csv
 import os
 from collections import OrderedDict, defaultdict
 
-from . import paired, runs, stats, summary as summary_csv, timing
+from . import paired, report_sweep, runs, stats, summary as summary_csv, timing
 from .errors import UsageError
 
 RATIO_METRICS = ("time", "cold", "peak", "after_free", "after_release")
@@ -110,7 +110,8 @@ def header_lines(run):
     versions = OrderedDict()
     for c in run.configs:
         r = run.config_row(c)
-        versions[c] = f"{r['allocator']} {r['allocator_version'] or '?'} (`{r['allocator_lib'] or '-'}`)"
+        versions[c] = f"{r['allocator']} {r['allocator_version'] or '?'} (`{r['allocator_lib'] or '-'}`)" + \
+            (f"; knobs read back: `{r['tuning']}`" if r.get("tuning") else "")
     lines = [
         ("machine", f"{f.get('host')} — {f.get('cpu_model')}, {f.get('cores')} cores, {mem}"),
         ("kernel", f"{f.get('kernel')}, transparent huge pages `{f.get('thp')}`"),
@@ -152,14 +153,17 @@ def summary_table(summ):
 
 
 def case_tables(cs):
+    idle = any(s.get("after_idle") is not None for s in cs.values())  # the column only where idle_ms > 0
     t = ["| configuration | rounds | time (ms) | time vs glibc [95 % CI] | time CV | cold (ms) | peak (MiB) "
-         "| after free (MiB) | after release (MiB) | retained vs glibc [95 % CI] | retained CV | overhead | release (µs) |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "| after free (MiB) " + ("| after idle (MiB) " if idle else "") +
+         "| after release (MiB) | retained vs glibc [95 % CI] | retained CV | overhead | release (µs) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if idle else "")]
     for c, s in cs.items():
         t.append(f"| {c} | {s['n']} | {fmt_num(s['time'], 3)} | {fmt_judged(s, 'time', c)} | {fmt_cv(s['time_cv'])} "
                  f"| {fmt_num(s['cold'], 3)} | {fmt_num(s['peak'], 1)} | {fmt_num(s['after_free'], 1)} "
-                 f"| {fmt_num(s['after_release'], 1)} | {fmt_judged(s, 'after_free', c)} | {fmt_cv(s['after_free_cv'])} "
-                 f"| {fmt_num(s['overhead'])} | {fmt_num(s['release'], 1)} |")
+                 + (f"| {fmt_num(s['after_idle'], 1)} " if idle else "") + f"| {fmt_num(s['after_release'], 1)} "
+                 f"| {fmt_judged(s, 'after_free', c)} | {fmt_cv(s['after_free_cv'])} | {fmt_num(s['overhead'])} "
+                 f"| {fmt_num(s['release'], 1)} |")
     return t
 
 
@@ -265,7 +269,7 @@ def main(args):
 
 def section(run, args):
     """The report of one run (or of one host's rows): (Markdown lines, summary, charts made, per-case figures)."""
-    if runs.BASELINE not in run.configs:
+    if runs.BASELINE not in run.configs and not run.meta.get("sweeps"):
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows, so nothing to normalise to (run it with --configs glibc,...)")
     selected = [(w, p) for w in run.workloads for p in run.params_of(w)]
     per_case = {(w, p): case_stats(run, w, p) for w, p in selected}
@@ -283,6 +287,7 @@ def section(run, args):
         for p in run.params_of(w):
             md += ["", f"### {w} `{p or 'defaults'}`", ""]
             md += case_tables(per_case[(w, p)]) if per_case[(w, p)] else ["No configuration ran this case (see Failures)."]
+    md += report_sweep.section(run, None if args.no_charts else os.path.join(run.dir, "charts"))
     return md, summ, made, per_case
 
 

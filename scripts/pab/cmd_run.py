@@ -23,6 +23,10 @@ def register(sub):
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
     p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
     configs.add_options(p)
+    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
+                   help="one configuration per value, derived from each --configs configuration the key applies to "
+                        "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
+                        "or ALLOCATOR.OPTION (jemalloc.dirty_decay_ms, mimalloc.decommit_delay)")
     p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
@@ -73,6 +77,8 @@ def meta(p, run_id, facts):
         "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"]
         if p["settings"]["rounds"] != "auto" else None,
     })
+    if p.get("sweeps"):
+        m["sweeps"] = p["sweeps"]
     return m
 
 

@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 
-from . import binary, cmd_run, configs, execute, machine, planning, program, rundir, runner, runs, tryplan, tryresults
+from . import binary, cmd_run, configs, execute, machine, planning, program, rundir, runner, runs, sweep, tryplan, tryresults
 from .errors import UsageError
 from .presets import Case
 from .units import format_duration, parse_duration
@@ -25,6 +25,8 @@ def register(sub):
                        "process with the probe preloaded, after one warm-up run that is not measured; writes "
                        "<out>/<run-id>/results.csv (workload `program`) and meta.json like `run`.")
     configs.add_options(p)
+    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
+                   help="as for run: one configuration per value from each configuration the key applies to")
     p.add_argument("--layers", help="pymalloc,malloc (default for a Python program: both), one of them, or none "
                                     "(default for any other program)")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help=f"rounds (default {DEFAULT_ROUNDS})")
@@ -52,6 +54,8 @@ def plan(args):
     timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
     seed = planning.seed_of(args)
     chosen = tryplan.configurations(args)
+    sweeps = sweep.parse(args.sweep)
+    chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
     if runs.BASELINE not in [c.name for c in chosen]:
         chosen.insert(0, TODAY)
         tryplan.note("glibc added: it is what you run today, the baseline of every ratio")
@@ -75,7 +79,8 @@ def plan(args):
     print(f"measuring point: {rule}", file=sys.stderr)
     return dict(argv=argv, base=base, cid=program.command_id(argv), layers=layers, sig=sig, rounds=args.rounds,
                 seed=seed, timeout=timeout or max(MIN_TIMEOUT, 10 * warm.wall_s), configs=chosen, dropped=dropped,
-                libs=libs, warm=warm, point=(mark, at, exact), rule=rule, marks=marks)
+                libs=libs, warm=warm, point=(mark, at, exact), rule=rule, marks=marks,
+                sweeps=sweep.describe(sweeps, points) if sweeps else None)
 
 
 def announce(sig):
@@ -110,6 +115,8 @@ def meta(p, run_id, facts, timeline):
         "skipped_configs": [{"name": c.name, "reason": why} for c, why in p["dropped"]],
         "processes": len(p["configs"]) * len(p["layers"]) * p["rounds"],
     })
+    if p.get("sweeps"):
+        m["sweeps"] = p["sweeps"]
     return m
 
 

@@ -27,6 +27,7 @@ def lib():
         "pab_ffi_release": (ctypes.c_int, (ctypes.c_char_p,)),
         "pab_ffi_library": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
         "pab_ffi_tuning": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
+        "pab_ffi_knob_owner": (ctypes.c_char_p, (ctypes.c_char_p,)),
         "pab_rss_bytes": (ctypes.c_uint64, ()),
         "pab_hwm_bytes": (ctypes.c_uint64, ()),
         "pab_hwm_reset": (ctypes.c_bool, ()),
@@ -34,6 +35,10 @@ def lib():
         "pab_mem_available": (ctypes.c_uint64, ()),
         "pab_guard": (ctypes.c_int, (ctypes.c_uint64, ctypes.c_uint64, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
         "pab_guard_wants": (ctypes.c_uint64, (ctypes.c_uint64,)),
+        "pab_trace_summary_json": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_bool, ctypes.POINTER(ctypes.c_uint64),
+                                                  ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t,
+                                                  ctypes.POINTER(ctypes.c_size_t))),
+        "pab_trace_append_note": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
     }
     for name, (res, args) in sig.items():
         f = getattr(lp, name)
@@ -49,7 +54,8 @@ def _text(fn, *args):
 
 @functools.lru_cache(maxsize=None)
 def allocators():
-    """[{"name", "unique", "soname", "release_text", "release_py"}] in registry order (`other` last)."""
+    """[{"name", "unique", "soname", "release_text", "release_py", "knob_env", "option"}] in registry order (`other`
+    last); option = {"var", "prefix", "kv", "sep"}: how `--sweep ALLOCATOR.OPTION` sets an option (allocators/)."""
     rc, text = _text(lib().pab_ffi_allocators)
     return json.loads(text)
 
@@ -81,8 +87,13 @@ def library(name):
 
 
 def tuning(name, knobs):
-    """(status, text): 0 and the knob values read back; -1 and why; 1 when the allocator has no read-back."""
+    """(status, text): 0 and the knob values read back in this process ("KEY=APPLIED;..."), or -1 and why."""
     return _text(lib().pab_ffi_tuning, name.encode(), knobs.encode())
+
+
+def knob_owner(name):
+    """The allocator that reads environment variable `name` (allocators/<name>.c's knob_env), or None."""
+    return lib().pab_ffi_knob_owner(name.encode()).decode() or None
 
 
 def rss_bytes():
@@ -118,3 +129,27 @@ def guard(need, who, avail=None):
 def guard_wants(need):
     """The MemAvailable at which `need` bytes pass the guard."""
     return lib().pab_guard_wants(need)
+
+
+def trace_summary(path, limits=(), peek=False):
+    """A trace file as a dict (bench/trace/trace_ffi.c): peek reads only its headers; otherwise it is decoded, with
+    requests counted per size band (upper bounds `limits`). UsageError with the loader's one line if refused."""
+    bounds = (ctypes.c_uint64 * max(len(limits), 1))(*limits)
+    size = _BUF
+    while True:
+        buf, need = ctypes.create_string_buffer(size), ctypes.c_size_t(0)
+        rc = lib().pab_trace_summary_json(os.fsencode(path), peek, bounds, len(limits), buf, size, ctypes.byref(need))
+        if rc != -2:
+            break
+        size = max(need.value, 2 * size)
+    text = buf.value.decode(errors="replace")
+    if rc:
+        raise UsageError(text)
+    return json.loads(text)
+
+
+def trace_append_note(path, note):
+    """Appends `note` (a dict, stored as JSON) to a whole version-2 trace."""
+    buf = ctypes.create_string_buffer(1024)
+    if lib().pab_trace_append_note(os.fsencode(path), json.dumps(note).encode(), buf, len(buf)):
+        raise UsageError(buf.value.decode(errors="replace"))

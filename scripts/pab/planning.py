@@ -3,7 +3,7 @@
 import random
 import sys
 
-from . import binary, configs, cpython, machine, paramspec, presets, runner
+from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep, trace
 from .errors import UsageError
 from .presets import Case
 from .units import format_size, split_list
@@ -41,7 +41,7 @@ def select_cases(preset, workloads, wanted, overrides):
     cases = []
     for w in names:
         for c in [c for c in preset.cases if c.workload == w] or [Case(w, {})]:
-            params = dict(c.params, **{k: v for k, v in overrides.items() if k in known[w]})
+            params = trace.resolve_layer(w, dict(c.params, **{k: v for k, v in overrides.items() if k in known[w]}))
             if Case(w, params) not in cases:
                 cases.append(Case(w, params))
     return cases
@@ -114,6 +114,8 @@ def libraries(chosen, configs_arg):
 def plan(args):
     preset = presets.load(args.preset)
     chosen = configs.select(configs.load(args.configs_file), args.configs)
+    sweeps = sweep.parse(getattr(args, "sweep", None))  # commands without --sweep (plan) plan none
+    chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
     workloads = binary.workloads()
     cases = select_cases(preset, workloads, args.workloads, overrides(args.param))
     if not cases:
@@ -138,4 +140,5 @@ def plan(args):
                          f"{format_size(have)}: use --preset default, or a preset file of your own")
     seed = seed_of(args)
     return dict(preset=preset, configs=chosen, libs=libraries(chosen, args.configs), cases=cases,
-                workloads=workloads, settings=s, seed=seed, exe=binary.path())
+                workloads=workloads, settings=s, seed=seed, exe=binary.path(),
+                sweeps=sweep.describe(sweeps, points) if sweeps else None)

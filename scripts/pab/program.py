@@ -13,7 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from . import binary, configs, runner
+from . import binary, configs, knobs, runner
 
 PYSITE = os.path.join(binary.REPO, "bench", "pysite")  # pyalloc_mark + the sitecustomize that sets the `exit` mark
 PID_CLAIM = "0" * 10     # PAB_PROBE_PID: the first process writes its pid over it (bench/probe/probe.c)
@@ -49,6 +49,9 @@ def environment(config, lib, layer, probe_vars, base):
         env["PYTHONMALLOC"] = "malloc"
     env["PYTHONPATH"] = os.pathsep.join(x for x in (PYSITE, base.get("PYTHONPATH")) if x)
     env.update(probe_vars)
+    asked = knobs.text(config)
+    if asked:  # read back by the probe before the program starts (docs/design.md §13)
+        env["PAB_PROBE_KNOBS"] = asked
     return env
 
 
@@ -145,7 +148,8 @@ def fields(res, expect, point, timeout, argv, env):
     if res.timed_out:
         return runner.outcome("timeout", f"timed out after {timeout:g} s (the whole process group was killed)")
     data, ident = res.probe, res.probe.get("identity") or {}
-    known = {"allocator_version": ident.get("version", ""), "verified": int(bool(ident.get("verified")))}
+    known = {"allocator_version": ident.get("version", ""), "verified": int(bool(ident.get("verified"))),
+             "tuning": ident.get("tuning", "")}
     if ident.get("lib"):
         known["allocator_lib"] = ident["lib"]
     if ident and ident.get("allocator") != expect:

@@ -6,7 +6,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-from . import binary, schema
+from . import binary, knobs, schema
 from .configs import Config
 from .presets import Case
 
@@ -29,6 +29,9 @@ def command(exe, job, seed, protocol, out_json, timeline=None):
     argv += [f"--pab_expect={job.config.allocator}", f"--pab_release={job.config.release}", f"--pab_seed={seed}",
              f"--pab_cycles={protocol['cycles']}", f"--pab_warmup={protocol['warmup']}",
              f"--benchmark_out={out_json}", "--benchmark_out_format=json"]
+    asked = knobs.text(job.config)
+    if asked:  # read back in the child before the base RSS: a knob refused fails the case
+        argv.append(f"--pab_knobs={asked}")
     if timeline:
         argv.append(f"--pab_timeline={timeline}")
     return argv

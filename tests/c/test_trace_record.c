@@ -1,5 +1,6 @@
 /* test_trace_record.c — records tests/c/progs/alloc_seq.c with libpab-record.so above a counting interposer:
- * the trace holds exactly the program's sequence, its threads and its forked child, and no call of the recorder's own. */
+ * the trace holds exactly the program's sequence, its marks, its threads and its forked child, and no call of the
+ * recorder's own; it says how it was recorded, and it is compact. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <stdarg.h>
@@ -9,26 +10,15 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "shell.h"
 #include "progs/alloc_seq.h"
 #include "trace_format.h"
 
 static char dir[] = "/tmp/pab-trace-rec-XXXXXX";
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static int load(const char *raw, pab_trace *t) {
-    char fin[512], err[512] = "";
-    snprintf(fin, sizeof fin, "%s.pabt", raw);
-    int rc = pab_trace_finalize(raw, fin, err, sizeof err);
-    if (!rc) rc = pab_trace_load(fin, t, err, sizeof err);
+static int load(const char *path, pab_trace *t) {
+    char err[512] = "";
+    int rc = pab_trace_load(path, t, err, sizeof err);
     CHECK(rc == 0, "%s", err);
     return rc;
 }
@@ -54,6 +44,31 @@ static void check_sequence(const pab_trace *t) {
         if (w->op == PAB_OP_FREE) id[w->slot] = 0;
         else { CHECK(r->id != 0, "step %zu: no block", s); id[w->slot] = r->id; }
     }
+}
+
+/* The two marks around the sequence: the records between them are the marker and the sequence, and the live bytes
+ * grew by what the sequence keeps. */
+static void check_marks(const pab_trace *t) {
+    const pab_trace_mark *a = pab_trace_find_mark(t, "seq_start"), *b = pab_trace_find_mark(t, "seq_done");
+    CHECK(t->h.marks == 2 && a && b, "marks %u", t->h.marks);
+    if (!a || !b) return;
+    CHECK(b->at - a->at == 2 + PAB_SEQ_STEPS, "records between the marks %llu", (unsigned long long)(b->at - a->at));
+    CHECK(b->live_bytes - a->live_bytes == PAB_SEQ_KEPT, "live bytes kept %llu", (unsigned long long)(b->live_bytes - a->live_bytes));
+    CHECK(t->rec[a->at].op == PAB_OP_MALLOC && t->rec[a->at].size == PAB_SEQ_MARK, "seq_start is before the marker");
+    CHECK(b->thread == t->rec[a->at].thread && b->t_ns >= a->t_ns && b->t_ns < t->h.duration_ns + 1, "mark thread and time");
+}
+
+/* How it was recorded: a program (not Python), whole; and at most 8 bytes per call on disk. */
+static void check_header(const pab_trace *t) {
+    CHECK(t->h.version == PAB_TRACE_VERSION && t->h.complete && t->h.layer == PAB_REC_PROGRAM && t->h.lost_events == 0,
+          "version %u complete %d layer %d lost %llu", t->h.version, t->h.complete, t->h.layer,
+          (unsigned long long)t->h.lost_events);
+    CHECK(strstr(t->h.exe, "alloc_seq") && strstr(t->h.cmdline, "alloc_seq") && t->h.page_size == (uint32_t)sysconf(_SC_PAGESIZE),
+          "exe '%s' cmdline '%s'", t->h.exe, t->h.cmdline);
+    CHECK(t->h.t0_realtime_ns > 1600000000ull * 1000000000ull, "start time %llu", (unsigned long long)t->h.t0_realtime_ns);
+    double per = (double)t->h.file_bytes / (double)t->h.events;
+    CHECK(per <= 8.0, "%.2f bytes per event (%llu bytes, %llu events)", per, (unsigned long long)t->h.file_bytes,
+          (unsigned long long)t->h.events);
 }
 
 static void check_threads(const pab_trace *t) {
@@ -95,7 +110,7 @@ static void check_child(const pab_trace *parent) {
     struct dirent *e;
     char raw[512] = "";
     while (d && (e = readdir(d)))
-        if (!strncmp(e->d_name, "raw.", 4) && !strstr(e->d_name, ".pabt")) snprintf(raw, sizeof raw, "%s/%s", dir, e->d_name);
+        if (!strncmp(e->d_name, "trace.", 6)) snprintf(raw, sizeof raw, "%s/%s", dir, e->d_name);
     if (d) closedir(d);
     CHECK(raw[0], "the forked child wrote no trace of its own");
     pab_trace t;
@@ -116,13 +131,15 @@ int main(void) {
                 "cc -O2 -shared -fPIC -o %s/libcount.so %s/tests/c/progs/count_malloc.c -ldl",
                 src, src, dir, src, dir, src);
     CHECK(rc == 0, "building the test programs failed");
-    rc = sh("PAB_TRACE_OUT=%s/raw PAB_COUNT_OUT=%s/count LD_PRELOAD=%s/bench/libpab-record.so:%s/libcount.so %s/alloc_seq",
+    rc = sh("PAB_TRACE_OUT=%s/trace PAB_COUNT_OUT=%s/count LD_PRELOAD=%s/bench/libpab-record.so:%s/libcount.so %s/alloc_seq",
             dir, dir, build, dir, dir);
     CHECK(rc == 0, "the recorded program failed: %d", rc);
-    char raw[512];
-    snprintf(raw, sizeof raw, "%s/raw", dir);
+    char path[512];
+    snprintf(path, sizeof path, "%s/trace", dir);
     pab_trace t;
-    if (!rc && !load(raw, &t)) {
+    if (!rc && !load(path, &t)) {
+        check_header(&t);
+        check_marks(&t);
         check_sequence(&t);
         check_threads(&t);
         check_counts(&t);

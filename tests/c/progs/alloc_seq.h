@@ -30,6 +30,7 @@ static const pab_seq_step pab_seq[] = {
     {PAB_OP_FREE, 7, 0, 0},             {PAB_OP_FREE, 8, 0, 0},
     /* slots 1 (48 B) and 5 (valloc 10 B) are never freed */
 };
+#define PAB_SEQ_KEPT (48u + 10u) /* live bytes the sequence leaves: mark seq_done minus mark seq_start */
 #define PAB_SEQ_STEPS (sizeof pab_seq / sizeof pab_seq[0])
 #define PAB_SEQ_SLOTS 10
 
