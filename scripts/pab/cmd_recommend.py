@@ -291,8 +291,8 @@ def main(args):
               f"peak and retained RSS at most {args.max_memory:+g} % vs glibc" if args.max_memory is not None else None]
     print(f"run {run.name}: objective {NAMES[objective]}; constraints: "
           f"{'; '.join(x for x in limits if x) or 'none'}")
-    print(f"Ratios: median over rounds / glibc's median (CPython's default pymalloc where the run has layer=pymalloc "
-          f"rows); [95 % bootstrap interval]; geometric mean over cases, each workload weighing "
+    print(f"Ratios: to glibc in the same round (CPython's default pymalloc where the run has layer=pymalloc rows), "
+          f"geometric mean over rounds [95 % interval]; geometric mean over cases, each workload weighing "
           f"{'as --weights says' if weights else '1'}.")
     print("\nPer workload:")
     for w in workloads:
