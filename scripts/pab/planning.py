@@ -6,7 +6,7 @@ import sys
 from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep, trace
 from .errors import UsageError
 from .presets import Case
-from .units import format_size, parse_duration, split_list
+from .units import format_size, split_list
 
 
 def overrides(items):
@@ -55,27 +55,36 @@ def full_params(case, workloads):
     return paramspec.cell(workloads[case.workload]["params"], case.params)
 
 
-def schedule(pairs, rounds, seed):
-    """Jobs for every round: each round is the list of (config, case) pairs shuffled with Random(f'{seed}:{round}')."""
+def schedule(pairs, rounds, seed, first=1):
+    """Jobs for rounds first..first+rounds-1 (docs/design.md §12): in each round the cases come in shuffled order and
+    all configurations of a case run back to back, in shuffled order, so that a configuration's time and the
+    baseline's in the same round were taken a few seconds apart (ratios are taken within a round).  Shuffles use
+    Random(f'{seed}:{round}'); cases in order of first appearance in pairs [(config, case)]."""
+    by_case = {}
+    for cfg, case in pairs:
+        by_case.setdefault(case.key(), (case, []))[1].append(cfg)
     jobs = []
-    for r in range(1, rounds + 1):
-        order = list(pairs)
-        random.Random(f"{seed}:{r}").shuffle(order)
-        jobs += [runner.Job(r, cfg, case) for cfg, case in order]
+    for r in range(first, first + rounds):
+        rng = random.Random(f"{seed}:{r}")
+        blocks = list(by_case.values())
+        rng.shuffle(blocks)
+        for case, cfgs in blocks:
+            order = list(cfgs)
+            rng.shuffle(order)
+            jobs += [runner.Job(r, cfg, case) for cfg in order]
     return jobs
 
 
 def settings(preset, args):
     """The preset's settings with the command line's overrides."""
     s = dict(preset.settings)
-    if args.rounds is not None:
-        if args.rounds < 1:
-            raise UsageError(f"--rounds {args.rounds}: must be at least 1")
-        s["rounds"] = args.rounds
-    if args.timeout:
-        s["timeout"] = parse_duration(args.timeout, "--timeout")
-    if args.min_time:
-        s["min_time"] = parse_duration(args.min_time, "--min-time")
+    for name in ("rounds", "cycles", "warmup", "target_ci", "budget", "timeout", "min_time"):
+        given = getattr(args, name, None)
+        if given is not None:
+            s[name] = presets.SETTINGS[name][0](given, "--" + name.replace("_", "-"))
+    for name in ("target_ci", "budget"):
+        if getattr(args, name, None) is not None and s["rounds"] != "auto":
+            raise UsageError(f"--{name.replace('_', '-')} applies to --rounds auto (this run has {s['rounds']} rounds)")
     return s
 
 
@@ -121,6 +130,10 @@ def plan(args):
         if not cases:
             raise UsageError("no selected case has a CPython version")
     s = settings(preset, args)
+    err = binary.check_flags([f"--pab_warmup={s['warmup']}"] + ([f"--pab_cycles={s['cycles']}"] if s["cycles"] != "auto"
+                                                                   else []))
+    if err:
+        raise UsageError(f"the timing protocol: {err}")
     need, have = s["min_memory"], machine.meminfo("MemTotal")
     if need and have < need:
         raise UsageError(f"preset {preset.name} needs {format_size(need)} of memory and this machine has "

@@ -58,9 +58,9 @@ def from_json(data):
     if b.get("error_occurred"):
         msg = b.get("error_message", "failed without a message")
         return outcome("skipped" if msg.startswith("skipped:") else "failed", msg, **known)
-    fields = dict(known, threads=int(b.get("threads", 1)), iterations=int(b.get("cycles", b["iterations"])),
-                  real_ns=int(round(float(b["real_time"]))), cpu_ns=int(round(float(b["cpu_time"]))), mark=b.get("label"))
+    fields = dict(known, threads=int(b.get("threads", 1)), real_ns=int(round(float(b["real_time"]))), cpu_ns=int(round(float(b["cpu_time"]))), mark=b.get("label"))
     fields.update({k: int(round(float(b[k]))) for k in schema.COLUMNS if k in b and schema.TYPES[k] is int})
+    fields["iterations"] = int(b.get("cycles", b["iterations"]))  # the timed cycles, not libbenchmark's warmup+cycles
     real, ops = fields["real_ns"], float(b.get("ops_per_cycle", 0))
     if ops > 0 and real > 0:
         fields["ops_per_s"] = round(ops * 1e9 / real, 1)

@@ -28,6 +28,17 @@ def parse_duration(text, what="duration"):
     return float(m.group(1)) * _SECONDS[m.group(2)]
 
 
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%?$")
+
+
+def parse_percent(text, what="percentage"):
+    """'3%' or '3' -> 0.03 (a positive percentage below 100)."""
+    m = _PERCENT.match(str(text).strip())
+    if not m or not 0 < float(m.group(1)) < 100:
+        raise UsageError(f"{what}: {text!r} is not a percentage between 0 and 100 (write 3% or 3)")
+    return float(m.group(1)) / 100
+
+
 def format_duration(seconds):
     """Short human durations: '0.04 s', '1.8 s', '12 s', '2m10s', '1h05m'."""
     if seconds < 1:
