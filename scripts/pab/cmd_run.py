@@ -21,47 +21,12 @@ def register(sub):
     p = sub.add_parser("run", help="run the matrix: configurations x cases x rounds, one process each",
                        description="Run every (configuration, case) pair once per round, each in a fresh process, "
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
-    p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    configs.add_options(p)
-    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
-                   help="one configuration per value, derived from each --configs configuration the key applies to "
-                        "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
-                        "or ALLOCATOR.OPTION (jemalloc.dirty_decay_ms, mimalloc.decommit_delay)")
-    p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
-    p.add_argument("--rounds", metavar="N|auto", help="rounds (fresh processes per pair), or auto: add rounds until "
-                   "every time ratio is within --target-ci or --budget is spent; default from the preset")
-    p.add_argument("--target-ci", metavar="PCT", help="--rounds auto: the half-width every time ratio's 95 %% "
-                   "interval must reach (default from the preset, e.g. 3%%)")
-    p.add_argument("--budget", metavar="DURATION", help="--rounds auto: no round starts that would end after this "
-                   "(seconds or with s/m/h; default from the preset)")
-    p.add_argument("--cycles", metavar="K|auto", help="timed cycles per process, or auto: calibrated per case so they "
-                   "last about --min-time (default from the preset)")
-    p.add_argument("--warmup", metavar="W", help="untimed cycles before the timed ones (default from the preset)")
+    planning.add_options(p)
     p.add_argument("--no-noise-check", action="store_true", help="skip the short check of the machine before the run")
-    p.add_argument("--seed", type=int, help="shuffle and workload seed (default: random, recorded)")
-    p.add_argument("--timeout", help="per-case timeout, seconds or with s/m/h (default from the preset)")
-    p.add_argument("--min-time", help="seconds of timed cycles a case aims at (default from the preset)")
     p.add_argument("--timeline", action="store_true", help="record RSS over the instrumented cycle into timeline.csv")
     p.add_argument("--out", help="results directory (default: <repo>/results)")
-    p.add_argument("--runtime", choices=("c", "cpython", "both"), default="c",
-                   help="c: the C model (default); cpython: the same workloads in /usr/bin/python3, with "
-                   "PYTHONMALLOC=malloc and with pymalloc; both: the two side by side (for `pyalloc fidelity`)")
     shard.add_arguments(p)
     p.set_defaults(func=main)
-
-
-def params_of(p, case):
-    """The CSV params cell of a planned case (C or CPython)."""
-    return cpython.full_params(case) if cpython.is_cpython(case) else planning.full_params(case, p["workloads"])
-
-
-def plan_identity(p):
-    """The plan's identity (shard.identity): what makes runs slices of one plan."""
-    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
-    cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
-    return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol.declared(p["settings"]))
 
 
 def meta(p, run_id, facts):
@@ -113,7 +78,7 @@ def one_case(p, run_id, facts, tmp, timeline):
             tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
             argv = runner.command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), out_json, tl)
             fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
-        params = params_of(p, job.case)
+        params = planning.params_of(p, job.case)
         row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
                    timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=p["preset"].name,
                    config=job.config.name, allocator=job.config.allocator, allocator_lib=lib, verified=0,
@@ -160,7 +125,7 @@ def main(args):
     sh, label = shard.parse(args.shard, args.seed), shard.host_label(args.host_label)
     p = planning.plan(args)
     facts = shard.facts(machine.facts(), label)
-    plan = plan_identity(p)
+    plan = planning.identity(p)
     s, pairs = p["settings"], [(c, k) for c in p["configs"] for k in p["cases"]]
     jobs = None if s["rounds"] == "auto" else shard.take(planning.schedule(pairs, s["rounds"], p["seed"]), p["cases"], sh)
     p["cases"] = shard.cases_of(p["cases"], sh)  # from here on, the cases of this slice

@@ -3,10 +3,50 @@
 import random
 import sys
 
-from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep, trace
+from . import binary, configs, cpython, machine, paramspec, presets, protocol, runner, shard, sweep, trace
 from .errors import UsageError
 from .presets import Case
 from .units import format_size, split_list
+
+
+def add_options(p):
+    """The options that define a run's plan, the same for `run` and `plan` (so plan shows the run's own hash)."""
+    p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
+    configs.add_options(p)
+    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
+                   help="one configuration per value, derived from each --configs configuration the key applies to "
+                        "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
+                        "or ALLOCATOR.OPTION (jemalloc.dirty_decay_ms, mimalloc.decommit_delay)")
+    p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
+    p.add_argument("--rounds", metavar="N|auto", help="rounds (fresh processes per pair), or auto: add rounds until "
+                   "every time ratio is within --target-ci or --budget is spent; default from the preset")
+    p.add_argument("--target-ci", metavar="PCT", help="--rounds auto: the half-width every time ratio's 95 %% "
+                   "interval must reach (default from the preset, e.g. 3%%)")
+    p.add_argument("--budget", metavar="DURATION", help="--rounds auto: no round starts that would end after this "
+                   "(seconds or with s/m/h; default from the preset)")
+    p.add_argument("--cycles", metavar="K|auto", help="timed cycles per process, or auto: calibrated per case so they "
+                   "last about --min-time (default from the preset)")
+    p.add_argument("--warmup", metavar="W", help="untimed cycles before the timed ones (default from the preset)")
+    p.add_argument("--seed", type=int, help="shuffle and workload seed (default: random, recorded)")
+    p.add_argument("--timeout", help="per-case timeout, seconds or with s/m/h (default from the preset)")
+    p.add_argument("--min-time", help="seconds of timed cycles a case aims at (default from the preset)")
+    p.add_argument("--runtime", choices=("c", "cpython", "both"), default="c",
+                   help="c: the C model (default); cpython: the same workloads in /usr/bin/python3, with "
+                   "PYTHONMALLOC=malloc and with pymalloc; both: the two side by side (for `pyalloc fidelity`)")
+
+
+def params_of(p, case):
+    """The CSV params cell of a planned case (C or CPython)."""
+    return cpython.full_params(case) if cpython.is_cpython(case) else full_params(case, p["workloads"])
+
+
+def identity(p):
+    """The plan's identity (shard.identity): what makes runs slices of one plan."""
+    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
+    cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
+    return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol.declared(p["settings"]))
 
 
 def overrides(items):
