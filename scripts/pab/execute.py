@@ -17,7 +17,7 @@ class Terminated(BaseException):
     pass
 
 
-def _on_term(signum, frame):
+def on_term(signum, frame):
     raise Terminated(signum)
 
 
@@ -65,7 +65,7 @@ def guarded(run_dir, meta, body):
     """Runs body() -> Counter of statuses; Ctrl-C or SIGTERM/SIGHUP end it cleanly.  Finishes meta.json either way
     and returns the exit status (0, or 128 + the signal)."""
     meta_path = os.path.join(run_dir, "meta.json")
-    previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     status, counts = 0, Counter()
     try:
         counts = body()
