@@ -208,6 +208,7 @@ class Cli(unittest.TestCase):
                                  "--rounds", "50", "--out", self.out, "--param", "live=200K", "--param", "ops=200K",
                                  "--min-time", "0.05"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(0.1)

@@ -435,8 +435,9 @@ class RealRuns(unittest.TestCase):
         x, base = (paired.by_round(ran.cases[key(c)], "real_ns") for c in ("slow", "slow0"))
         expected = 1 + per_cycle * delay / stats.median(list(base.values()))
         point, lo, hi = paired.ratio([(x, base)])
-        # the spin is calibrated at start-up, on a machine whose speed moves: a band around the true ratio
-        self.assertTrue(lo <= expected * 1.2 and hi >= expected / 1.2, (expected, point, lo, hi))
+        # the spin is calibrated at start-up on a machine whose speed moves (by 1.5x in phases): only a method that is
+        # badly off misses this wide band; how close it gets is measured, not asserted (docs/design.md §12)
+        self.assertTrue(lo <= expected * 1.6 and hi >= expected / 1.6, (expected, point, lo, hi))
         self.assertGreater(lo, 1.0)
 
 if __name__ == "__main__":
