@@ -4,7 +4,7 @@ import csv
 import os
 from collections import OrderedDict, defaultdict
 
-from . import paired, report_sweep, runs, stats, summary as summary_csv, timing
+from . import paired, report_sweep, rundir, runs, stats, summary as summary_csv, timing
 from .errors import UsageError
 
 RATIO_METRICS = ("time", "cold", "peak", "after_free", "after_release")
@@ -223,7 +223,7 @@ def draw(run, per_case, chart_dir):
         label = {p: runs.short_params(p, plist) for p in plist}
         configs = [c for c in run.configs if any(c in per_case[(w, p)] for p in plist)]
         groups = [label[p] for p in plist]
-        name = _safe(f"{run.host}-{w}" if run.host else w)
+        name = rundir.file_name(run.host, w)
         tv = {(label[p], c): s["time_ratio"] for p in plist for c, s in per_case[(w, p)].items()}
         charts.time_chart(os.path.join(chart_dir, f"{name}-time.png"), w, groups, configs, colour, tv)
         made[w].append(("time", f"charts/{name}-time.png"))
@@ -239,10 +239,6 @@ def draw(run, per_case, chart_dir):
             charts.timeline_chart(os.path.join(chart_dir, f"{name}-timeline.png"), w, tgroups, configs, colour, tl)
             made[w].append(("RSS over time", f"charts/{name}-timeline.png"))
     return made
-
-
-def _safe(name):
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
 # --- the command

@@ -54,3 +54,10 @@ def base_meta(run_id, kind, facts):
     return {"run_id": run_id, "kind": kind, RUN_SCHEMA_KEY: SCHEMA, "complete": False, "started": now(),
             "finished": None, "command": " ".join(shlex.quote(a) for a in sys.argv), "cwd": os.getcwd(),
             "machine": facts}
+
+
+def file_name(*parts):
+    """A file name inside a run directory made of parts ('host', 'workload', ...; empty ones left out): letters,
+    digits, '-' and '_' kept, anything else '_'."""
+    name = "-".join(str(p) for p in parts if p)
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
