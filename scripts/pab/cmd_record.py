@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import native, trace
+from . import native, trace, tryplan
 from .errors import UsageError
 
 
@@ -26,14 +26,6 @@ def register(sub):
                         "the trace (the program runs 2N times; default 0: it runs once)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     p.set_defaults(func=run)
-
-
-def _signal_name(text):
-    name = text.upper()
-    name = name if name.startswith("SIG") else "SIG" + name
-    if name not in signal.Signals.__members__ or name in ("SIGKILL", "SIGSTOP", "SIGINT", "SIGTERM"):
-        raise UsageError(f"--mark-signal {text}: not a signal a mark can use (e.g. USR1, USR2)")
-    return name[3:]
 
 
 def _count(text):
@@ -145,7 +137,8 @@ def run(args):
     if not cmd:
         raise UsageError("give the command to record after --, e.g. pyalloc record -- python3 app.py")
     n = _count(args.overhead)
-    mark_signal = _signal_name(args.mark_signal) if args.mark_signal else None
+    sig = tryplan.mark_signal(args.mark_signal)  # one rule for which signals can be marks, try's
+    mark_signal = sig[1] if sig else None
     trace.recorder_path()
     out = _out_path(args.out)
     _python_advice(cmd)
