@@ -8,7 +8,7 @@ import sys
 from collections import OrderedDict
 
 from . import binary, rundir, schema
-from .cmd_run import TIMELINE_COLUMNS
+from .rundir import TIMELINE_COLUMNS
 from .errors import UsageError
 
 MERGED_TIMELINE = TIMELINE_COLUMNS + ("host",)  # several hosts' cases can share every other field

@@ -2,19 +2,14 @@
 # shuffled order and a case's configurations back to back, one fresh process each; rounds fixed or adaptive (adaptive.py);
 # rows go to <out>/<run-id>/results.csv as each case finishes.
 # The plan is planning.py's, the directory rundir.py's, the safe execution execute.py's; this file joins them.
-import csv
 import os
 import sys
 import shutil
 import tempfile
 import time
-from dataclasses import asdict
-from datetime import datetime, timezone
 
 from . import adaptive, binary, configs, cpython, execute, machine, noise, planning, protocol, runner, rundir, shard
 from .units import format_duration
-
-TIMELINE_COLUMNS = ("run_id", "round", "config", "workload", "params", "t_ns", "rss_bytes", "event")
 
 
 def register(sub):
@@ -36,8 +31,7 @@ def meta(p, run_id, facts):
         "rounds": p["settings"]["rounds"], "seed": p["seed"], "min_time": p["settings"]["min_time"],
         "protocol": protocol.meta(p["settings"], p["protocols"], p["cases"]), "timeout": p["settings"]["timeout"],
         "binary": p["exe"],
-        "configs": [dict(asdict(c), resolved_library=p["libs"][c.name][0], library_error=p["libs"][c.name][1])
-                    for c in p["configs"]],
+        "configs": rundir.configs_meta(p["configs"], p["libs"]),
         "cases": [{"workload": c.workload, "params": c.params} for c in p["cases"]],
         "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"]
         if p["settings"]["rounds"] != "auto" else None,
@@ -45,19 +39,6 @@ def meta(p, run_id, facts):
     if p.get("sweeps"):
         m["sweeps"] = p["sweeps"]
     return m
-
-
-def append_timeline(path, src, head):
-    if not os.path.exists(src):
-        return
-    new = not os.path.exists(path)
-    with open(src, newline="") as f, open(path, "a", newline="") as out:
-        w = csv.writer(out)
-        if new:
-            w.writerow(TIMELINE_COLUMNS)
-        for r in csv.DictReader(f):
-            w.writerow(head + [r.get("t_ns", ""), r.get("rss_bytes", ""), r.get("event", "")])
-    os.remove(src)
 
 
 def one_case(p, run_id, facts, tmp, timeline):
@@ -79,11 +60,7 @@ def one_case(p, run_id, facts, tmp, timeline):
             argv = runner.command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), out_json, tl)
             fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
         params = planning.params_of(p, job.case)
-        row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
-                   timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=p["preset"].name,
-                   config=job.config.name, allocator=job.config.allocator, allocator_lib=lib, verified=0,
-                   release_policy=job.config.release, env=job.config.env_text, workload=job.case.workload,
-                   params=params)
+        row = execute.row_head(facts, run_id, job, p["seed"], p["preset"].name, lib, params)
         row.update(fields)
         return row
     return run_one
@@ -94,7 +71,7 @@ def merge_timeline(tmp, run_dir, run_id):
     def after_row(i, job, row):
         if not cpython.is_cpython(job.case):
             head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
-            append_timeline(os.path.join(run_dir, "timeline.csv"), os.path.join(tmp, f"{i}.timeline.csv"), head)
+            rundir.append_timeline(run_dir, os.path.join(tmp, f"{i}.timeline.csv"), head)
     return after_row
 
 

@@ -7,9 +7,8 @@ import shutil
 import sys
 import tempfile
 from dataclasses import asdict
-from datetime import datetime, timezone
 
-from . import (binary, cmd_run, configs, execute, machine, planning, program, rundir, runner, runs, shard, sweep,
+from . import (binary, configs, execute, machine, planning, program, rundir, runner, runs, shard, sweep,
                tryplan, tryresults)
 from .errors import UsageError
 from .presets import Case
@@ -112,8 +111,7 @@ def meta(p, run_id, facts, timeline):
                 "layers": {"pymalloc": {}, "malloc": {"PYTHONMALLOC": "malloc"}},
                 **({"PAB_MARK_SIGNAL": p["sig"][1]} if p["sig"] else {})},
         "probe": program.probe_path(),
-        "configs": [dict(asdict(c), resolved_library=p["libs"][c.name][0], library_error=p["libs"][c.name][1])
-                    for c in p["configs"]],
+        "configs": rundir.configs_meta(p["configs"], p["libs"]),
         "skipped_configs": [{"name": c.name, "reason": why} for c, why in p["dropped"]],
         "processes": len(p["configs"]) * len(p["layers"]) * p["rounds"],
     })
@@ -137,10 +135,7 @@ def one_run(p, run_id, facts, tmp, timeline, announce_pid):
             env = program.environment(cfg, lib, layer, pv, p["base"])
             res = program.run(p["argv"], env, p["timeout"], tmp, announce_pid)
             fields = program.fields(res, cfg.allocator, p["point"], p["timeout"], p["argv"], env)
-        row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
-                   timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset="try",
-                   config=cfg.name, allocator=cfg.allocator, allocator_lib=lib, verified=0, release_policy=cfg.release,
-                   env=cfg.env_text, workload="program", params=planning.params_cell([], job.case.params))
+        row = execute.row_head(facts, run_id, job, p["seed"], "try", lib, planning.params_cell([], job.case.params))
         row.update(fields)
         return row
     return run_one
@@ -179,7 +174,7 @@ def main(args):
 
     def after_row(i, job, row):
         head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
-        cmd_run.append_timeline(os.path.join(run_dir, "timeline.csv"), os.path.join(tmp, f"{i}.timeline.csv"), head)
+        rundir.append_timeline(run_dir, os.path.join(tmp, f"{i}.timeline.csv"), head)
 
     tmp = tempfile.mkdtemp(prefix="pab-try-")
 

@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from . import rundir, schema
 from .errors import UsageError
@@ -29,6 +30,15 @@ def rows_whole():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def row_head(facts, run_id, job, seed, preset, lib, params):
+    """The columns of a job's row that the plan knows before its process runs (the process adds what it measured)."""
+    cfg = job.config
+    return dict(facts, run_id=run_id, round=job.round, seed=seed,
+                timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=preset, config=cfg.name,
+                allocator=cfg.allocator, allocator_lib=lib, verified=0, release_policy=cfg.release, env=cfg.env_text,
+                workload=job.case.workload, params=params)
 
 
 def progress(i, n, name, cw, label, row, took, elapsed):

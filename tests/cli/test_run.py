@@ -15,7 +15,7 @@ SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirna
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
 PYALLOC = os.path.join(SOURCE, "scripts", "pyalloc")
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
-from pab import cmd_run, configs, planning, runner, schema  # noqa: E402
+from pab import configs, planning, rundir, runner, schema  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
 from pab.presets import Case, Preset  # noqa: E402
 
@@ -143,7 +143,7 @@ class Cli(unittest.TestCase):
         self.assertEqual(len(said), 20, said)  # header, 18 progress lines, summary
         with open(os.path.join(run, "timeline.csv"), newline="") as f:
             tl = list(csv.DictReader(f))
-        self.assertEqual(list(tl[0]), list(cmd_run.TIMELINE_COLUMNS))
+        self.assertEqual(list(tl[0]), list(rundir.TIMELINE_COLUMNS))
         self.assertIn("cycle_start", {r["event"] for r in tl})
         self.assertEqual(len({(r["round"], r["config"]) for r in tl}), 18)
 
