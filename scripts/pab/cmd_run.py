@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 
-from . import adaptive, binary, configs, cpython, execute, machine, noise, planning, protocol, runner, rundir, shard
+from . import adaptive, binary, cpython, execute, machine, noise, planning, protocol, runner, rundir, shard
 from .units import format_duration
 
 
@@ -48,17 +48,13 @@ def one_case(p, run_id, facts, tmp, timeline):
     def run_one(i, job):
         lib, lib_err = p["libs"][job.config.name]
         out_json = os.path.join(tmp, f"{i}.json")
-        py = cpython.is_cpython(job.case)
         if lib_err:
             fields = runner.outcome("failed", lib_err)
-        elif py:  # no timeline: a sampler thread would fight the GIL
-            argv, env = cpython.command(job.case, job.config, p["seed"], protocol.for_case(p["protocols"], job.case),
-                                        out_json, configs.child_env(job.config, lib))
-            fields = runner.run(argv, env, s["timeout"], out_json)
         else:
             tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
-            argv = runner.command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), out_json, tl)
-            fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
+            argv, env = runner.job_command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), lib,
+                                           out_json, tl)
+            fields = runner.run(argv, env, s["timeout"], out_json)
         params = planning.params_of(p, job.case)
         row = execute.row_head(facts, run_id, job, p["seed"], p["preset"].name, lib, params)
         row.update(fields)

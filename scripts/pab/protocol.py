@@ -5,7 +5,7 @@
 import math
 import sys
 
-from . import configs, cpython, runner
+from . import runner
 from .runs import BASELINE
 from .units import format_duration
 
@@ -42,12 +42,7 @@ def measure(p, case, out_json):
         return None, err
     s = p["settings"]
     proto = {"cycles": 1, "warmup": s["warmup"]}
-    job = runner.Job(0, cfg, case)
-    env = configs.child_env(cfg, lib)
-    if cpython.is_cpython(case):
-        argv, env = cpython.command(case, cfg, p["seed"], proto, out_json, env)
-    else:
-        argv = runner.command(p["exe"], job, p["seed"], proto, out_json)
+    argv, env = runner.job_command(p["exe"], runner.Job(0, cfg, case), p["seed"], proto, lib, out_json)
     fields = runner.run(argv, env, s["timeout"], out_json)
     if fields["status"] != "ok":
         return None, f"{fields['status']}: {fields['error']}"

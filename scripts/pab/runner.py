@@ -6,7 +6,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-from . import binary, knobs, schema
+from . import binary, configs, cpython, knobs, schema
 from .configs import Config
 from .presets import Case
 
@@ -35,6 +35,15 @@ def command(exe, job, seed, protocol, out_json, timeline=None):
     if timeline:
         argv.append(f"--pab_timeline={timeline}")
     return argv
+
+
+def job_command(exe, job, seed, protocol, lib, out_json, timeline=None):
+    """(argv, env) of one job: the C binary, or the CPython twin for a CPython case (which has no timeline: a
+    sampler thread would fight the GIL).  lib: the configuration's resolved library."""
+    env = configs.child_env(job.config, lib)
+    if cpython.is_cpython(job.case):
+        return cpython.command(job.case, job.config, seed, protocol, out_json, env)
+    return command(exe, job, seed, protocol, out_json, timeline), env
 
 
 def outcome(status, error="", **fields):
