@@ -6,7 +6,7 @@ import sys
 from . import binary, configs, cpython, machine, paramspec, presets, protocol, runner, shard, sweep, trace
 from .errors import UsageError
 from .presets import Case
-from .units import format_size, split_list
+from .units import format_size, pairs, split_list
 
 
 def add_options(p):
@@ -47,20 +47,6 @@ def identity(p):
     cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
     cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
     return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol.declared(p["settings"]))
-
-
-def overrides(items):
-    """--param KEY=VALUE items -> {key: value}; a key given twice with two values is refused."""
-    out = {}
-    for item in items:
-        k, sep, v = item.partition("=")
-        if not sep or not k.strip() or not v.strip():
-            raise UsageError(f"--param {item!r}: expected KEY=VALUE")
-        k, v = k.strip(), v.strip()
-        if out.get(k, v) != v:
-            raise UsageError(f"--param {k} is given twice, as {out[k]} and as {v}")
-        out[k] = v
-    return out
 
 
 def select_cases(preset, workloads, wanted, overrides):
@@ -157,7 +143,7 @@ def plan(args):
     sweeps = sweep.parse(getattr(args, "sweep", None))  # commands without --sweep (plan) plan none
     chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
     workloads = binary.workloads()
-    cases = select_cases(preset, workloads, args.workloads, overrides(args.param))
+    cases = select_cases(preset, workloads, args.workloads, pairs(args.param, "--param"))
     if not cases:
         raise UsageError(f"preset {preset.name} has no cases")
     for c in cases:

@@ -73,12 +73,16 @@ def read_lines(path, what):
 
 
 def pairs(items, where):
-    """KEY=VALUE words -> dict, in order; one line of UsageError naming where for a word that is not one."""
+    """KEY=VALUE words (a preset line's, --param's) -> dict, in order; one line of UsageError naming where for a word
+    that is not one, or for a key given twice with two values."""
     out = {}
     for item in items:
         k, sep, v = item.partition("=")
+        k, v = k.strip(), v.strip()
         if not sep or not k or not v:
             raise UsageError(f"{where}: {item!r} is not key=value")
+        if out.get(k, v) != v:
+            raise UsageError(f"{where}: {k} is given twice, as {out[k]} and as {v}")
         out[k] = v
     return out
 
