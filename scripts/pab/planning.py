@@ -17,7 +17,8 @@ def add_options(p):
                    help="one configuration per value, derived from each --configs configuration the key applies to "
                         "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
                         "or ALLOCATOR.OPTION (jemalloc.dirty_decay_ms, mimalloc.decommit_delay)")
-    p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
+    p.add_argument("--workloads", action="append", metavar="W[,W...]",
+                   help="workloads to run (repeatable, or comma-separated; default: every workload in the preset)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
     p.add_argument("--rounds", metavar="N|auto", help="rounds (fresh processes per pair), or auto: add rounds until "
@@ -55,8 +56,8 @@ def select_cases(preset, workloads, wanted, overrides):
     for c in preset.cases:
         if c.workload not in workloads:
             raise UsageError(f"preset {preset.name}: unknown workload {c.workload!r} (known: {', '.join(workloads)})")
-    names = split_list(wanted, "--workloads") if wanted is not None else \
-        list(dict.fromkeys(c.workload for c in preset.cases))
+    names = list(dict.fromkeys(w for item in wanted for w in split_list(item, "--workloads"))) \
+        if wanted is not None else list(dict.fromkeys(c.workload for c in preset.cases))
     for w in names:
         if w not in workloads:
             raise UsageError(f"unknown workload {w!r} (known: {', '.join(workloads)})")

@@ -93,12 +93,12 @@ class Pure(unittest.TestCase):
               "b": {"params": [{"name": "k", "default": "3"}]}}
         p = Preset("p", "p", {}, [Case("a", {"n": "5"}), Case("a", {"n": "6"}), Case("b", {})])
         self.assertEqual(planning.select_cases(p, wl, None, {"n": "7"}), [Case("a", {"n": "7"}), Case("b", {})])
-        self.assertEqual(planning.select_cases(p, wl, "b", {"k": "9"}), [Case("b", {"k": "9"})])
+        self.assertEqual(planning.select_cases(p, wl, ["b"], {"k": "9"}), [Case("b", {"k": "9"})])
         self.assertEqual(planning.full_params(Case("a", {"n": "5"}), wl), "m=2;n=5")
         with self.assertRaisesRegex(UsageError, "no selected workload has a parameter 'n'"):
-            planning.select_cases(p, wl, "b", {"n": "1"})
+            planning.select_cases(p, wl, ["b"], {"n": "1"})
         with self.assertRaisesRegex(UsageError, "unknown workload 'zz'"):
-            planning.select_cases(p, wl, "a,zz", {})
+            planning.select_cases(p, wl, ["a", "zz"], {})
 
 
 class Cli(unittest.TestCase):
