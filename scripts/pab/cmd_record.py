@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import native, trace, tryplan
+from . import native, program, trace, tryplan
 from .errors import UsageError
 
 
@@ -53,7 +53,7 @@ def _out_path(out):
 def _env(recorded, out, mark_signal):
     env = dict(os.environ)
     env.pop("PAB_TRACE_OUT", None)
-    paths = [trace.pysite_dir()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [program.PYSITE] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     if mark_signal:
         env["PAB_MARK_SIGNAL"] = mark_signal
@@ -133,9 +133,7 @@ def _python_advice(cmd):
 
 
 def run(args):
-    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-    if not cmd:
-        raise UsageError("give the command to record after --, e.g. pyalloc record -- python3 app.py")
+    cmd = tryplan.command(args.cmd, "record")
     n = _count(args.overhead)
     sig = tryplan.mark_signal(args.mark_signal)  # one rule for which signals can be marks, try's
     mark_signal = sig[1] if sig else None

@@ -5,6 +5,8 @@ import os
 import sys
 import time
 
+from . import machine
+
 LOAD_PER_CORE = 0.25   # a 1-minute load average above this share of the cores: something else is running
 BUSY_CPU = 0.10        # a process using more than 10 % of a CPU during the check is named
 PROBE_SPREAD = 0.10    # the probe's spread ((p90 - p10) / median) above 10 %: the machine's speed is not steady
@@ -65,11 +67,10 @@ def facts():
     load = _read("/proc/loadavg")
     governors = sorted({g for g in (_read(f"/sys/devices/system/cpu/{c}/cpufreq/scaling_governor")
                                     for c in os.listdir("/sys/devices/system/cpu") if c[3:].isdigit()) if g})
-    thp = _read("/sys/kernel/mm/transparent_hugepage/enabled") or ""
     return {"load1": float(load.split()[0]) if load else None, "cores": os.cpu_count() or 1,
             "busy": [{"command": c, "cpu": round(u, 2)} for c, u in busy_processes()],
             "governor": ",".join(governors) or None,
-            "thp": thp[thp.index("[") + 1:thp.index("]")] if "[" in thp else thp or None,
+            "thp": machine.thp(),
             "aslr": _read("/proc/sys/kernel/randomize_va_space"), "probe_spread": round(probe(), 4)}
 
 

@@ -24,10 +24,11 @@ NOT_A_MARK = {signal.SIGKILL: "cannot be caught", signal.SIGSTOP: "cannot be cau
                                                                  signal.SIGTTIN, signal.SIGTTOU)}}
 
 
-def command(words):
+def command(words, verb="try"):
+    """The user's command after `--` (try's and record's); refused in one line when there is none."""
     cmd = words[1:] if words[:1] == ["--"] else list(words)
     if not cmd:
-        raise UsageError("give the command to try after --, e.g. pyalloc try -- python3 app.py")
+        raise UsageError(f"give the command to {verb} after --, e.g. pyalloc {verb} -- python3 app.py")
     return cmd
 
 
