@@ -1,6 +1,6 @@
 # Noise said out loud (docs/design.md §12): a short check of the machine before a run — load, other busy processes,
-# the CPU frequency governor where visible, transparent huge pages, ASLR and a quick timing probe — printed as
-# warnings the way pyperf does and kept in meta.json, so a noisy result says why.
+# the CPU frequency governor where visible, transparent huge pages and a quick timing probe — printed as warnings the
+# way pyperf does and kept in meta.json (with ASLR's setting, recorded, not warned about), so a noisy result says why.
 import os
 import sys
 import time
