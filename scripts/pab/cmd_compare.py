@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from . import hosts, paired, runs, stats
 
-VERDICTS = {"time": ("faster", "slower"), "memory": ("smaller", "larger")}
+VERDICTS = paired.WORDS  # a family's words for better and worse, the report's own
 RELATIVE = "time_vs_glibc"  # the time metric taken round by round against the baseline of the same run
 CSV_COLUMNS = ("config", "workload", "params", "metric", "rounds_a", "rounds_b", "median_a", "median_b",
                "change_pct", "p_value", "verdict")

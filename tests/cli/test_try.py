@@ -51,7 +51,7 @@ class MeasuringPoint(tt.TmpCase):
         self.assertGreater(int(row["minor_faults"]), 300 * 256 / 2)  # 300 MiB touched: tens of thousands of faults
         self.assertEqual((meta["kind"], meta["program"]["argv"], meta["program"]["python"]),
                          ("try", tt.python_cmd("spike"), True))
-        self.assertEqual(row["allocator_lib"], "/lib/x86_64-linux-gnu/libc.so.6")
+        self.assertEqual(os.path.basename(row["allocator_lib"]), "libc.so.6")  # glibc, proven in the program
 
     def test_report_and_compare_read_try_runs(self):
         a, b = (r[0].stdout.strip() for r in (self.marked, self.end))
