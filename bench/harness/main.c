@@ -37,7 +37,8 @@ static void param_json(pab_json *j, const pab_param *p) {
     pab_json_raw(j, "}");
 }
 
-/* The catalogue: workloads and their parameters (the common ones included), the counters, the allocators. */
+/* The catalogue: workloads and their parameters (the common ones included), the protocol's bounds, the counters,
+ * the allocators. */
 static int list_catalogue(void) {
     pab_json j = {out_buf, sizeof out_buf, 0};
     pab_json_raw(&j, "{\"workloads\": [");
@@ -55,7 +56,10 @@ static int list_catalogue(void) {
         }
         pab_json_raw(&j, "]}");
     }
-    pab_json_raw(&j, "\n],\n\"counters\": ");
+    pab_json_raw(&j, "\n],\n\"protocol\": {");  /* the bounds of --pab_cycles and --pab_warmup, for the twins */
+    pab_json_ku(&j, "max_cycles", PAB_MAX_CYCLES, false);
+    pab_json_ku(&j, "max_warmup", PAB_MAX_WARMUP, true);
+    pab_json_raw(&j, "},\n\"counters\": ");
     pab_counters_json(&j);
     pab_json_raw(&j, ",\n\"allocators\": ");
     if (j.used < j.len) pab_ffi_allocators(j.buf + j.used, j.len - j.used), j.used += strlen(j.buf + j.used);
