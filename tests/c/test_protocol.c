@@ -58,15 +58,6 @@ static struct tcase cases[] = {
 #define NCASES (sizeof cases / sizeof *cases)
 static pab_ctx ctx[NCASES];
 
-static char *slurp(const char *path) {
-    static char buf[1 << 17];
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = 0;
-    if (f) fclose(f);
-    return buf;
-}
-
 /* The number after "key": in the JSON object of benchmark `name` (libbenchmark writes one object per benchmark). */
 static double field(const char *json, const char *name, const char *key) {
     char pat[128];
@@ -78,10 +69,9 @@ static double field(const char *json, const char *name, const char *key) {
 }
 
 int main(void) {
-    char out[64], flag[96];
-    snprintf(out, sizeof out, "/tmp/pab-test-protocol-%d.json", (int)getpid());
-    snprintf(flag, sizeof flag, "--benchmark_out=%s", out);
-    char *argv[] = {"test_protocol", flag, "--benchmark_out_format=json", "--benchmark_min_time=0.05", NULL};
+    char *argv[5];
+    check_bench_argv("test_protocol", "0.05", argv);
+    const char *out = check_json_path;
     int argc = 4;
     pab_initialize(&argc, argv);
     const pab_workload *w = pab_workload_find("sleepy");
@@ -102,7 +92,7 @@ int main(void) {
                                                        (int64_t)t->warmup + t->cycles)));
     }
     CHECK(pab_run_specified() == (int)NCASES, "every case ran");
-    const char *json = slurp(out);
+    const char *json = check_slurp(out);
     for (size_t i = 0; i < NCASES; i++) {
         struct tcase *t = &cases[i];
         pab_ctx *c = &ctx[i];
