@@ -91,9 +91,23 @@ class Ctx:
         self.m["rss_after_free_bytes"] = native.rss_bytes()
         if self.p["idle_ms"]:
             t = time.monotonic_ns()
-            time.sleep(self.p["idle_ms"] / 1000)
+            idle(self.p["idle_ms"], self.p["idle_mode"])
             self.m["rss_after_idle_bytes"] = native.rss_bytes()
             self.idle_ns = time.monotonic_ns() - t
+
+
+def idle(ms, mode):
+    """case.c's idle: `sleep` touches nothing; `trickle` wakes every ms for one 64 KiB request buffer (malloc +
+    memset + free: bytearray's), the activity that drives an allocator's own time-based release."""
+    if mode != "trickle":
+        time.sleep(ms / 1000)
+        return
+    end = time.monotonic() + ms / 1000
+    while time.monotonic() < end:
+        buf = bytearray(64 << 10)
+        buf[-1] = 1
+        del buf
+        time.sleep(0.001)
 
 
 def measure_once(c, state):
@@ -142,11 +156,20 @@ def timed(c, state, cycles, warmup):
     return n, sum(wall), sum(cpu), c.ops - ops0
 
 
+def entry_of(c, cycles, warmup):
+    name = f"{c.w.name}/iterations:{warmup + cycles}/manual_time"
+    return {"name": name, "family_index": 0, "per_family_instance_index": 0, "run_name": name,
+            "run_type": "iteration", "repetitions": 1, "repetition_index": 0, "threads": 1}
+
+
+def failed_entry(c, msg, cycles, warmup):
+    return dict(entry_of(c, cycles, warmup), error_occurred=True, error_message=" ".join(msg.split()), iterations=0,
+                real_time=0.0, cpu_time=0.0, time_unit="ns")
+
+
 def run_case(c, cycles, warmup):
     """The benchmark entry of the binary's JSON: its counters (the catalogue's names), or error_occurred."""
-    name = f"{c.w.name}/iterations:{warmup + cycles}/manual_time"
-    entry = {"name": name, "family_index": 0, "per_family_instance_index": 0, "run_name": name,
-             "run_type": "iteration", "repetitions": 1, "repetition_index": 0, "threads": 1}
+    entry = entry_of(c, cycles, warmup)
     state = None
     try:
         why = native.guard(c.w.need(c.p), f"{c.w.name} (its data)") if c.w.need else None
@@ -157,9 +180,7 @@ def run_case(c, cycles, warmup):
         n, wall, cpu, ops = timed(c, state, cycles, warmup)
     except (Failed, MemoryError) as e:
         msg = str(e) if isinstance(e, Failed) else f"ENOMEM: {c.w.name}: MemoryError from the allocator"
-        entry.update(error_occurred=True, error_message=" ".join(msg.split()), iterations=0, real_time=0.0,
-                     cpu_time=0.0, time_unit="ns")
-        return entry
+        return failed_entry(c, msg, cycles, warmup)
     finally:
         if state is not None and c.w.teardown:
             c.w.teardown(c, state)
@@ -190,6 +211,7 @@ def build_parser(name):
     a.add_argument("--seed", default="0")
     a.add_argument("--cycles", default="5", help="timed cycles (their median is the time)")
     a.add_argument("--warmup", default="1", help="untimed cycles before the timed ones")
+    a.add_argument("--knobs", default="", help="the knobs asked for (KEY=VALUE;...), read back from the allocator")
     a.add_argument("--out", "--benchmark_out", dest="out")
     a.add_argument("--identify", action="store_true", help="print which allocator serves malloc as JSON")
     a.add_argument("--validate", action="store_true", help="check the parameters and exit")
@@ -207,13 +229,13 @@ def count(flag, text, lo, hi):
     return n
 
 
-def context(w, ident, params, release):
+def context(w, ident, params, release, tuning):
     now = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat(timespec="seconds")
     return {"date": now, "host_name": socket.gethostname(), "executable": sys.executable + " " + sys.argv[0],
             "num_cpus": os.cpu_count(), "python_version": sys.version.split()[0],
             "pab_allocator": ident["allocator"], "pab_allocator_lib": ident["lib"],
             "pab_allocator_version": ident["version"], "pab_verified": "1" if ident["verified"] else "0",
-            "pab_workload": w.name, "pab_params": params, "pab_release": release, "pab_tuning": ""}
+            "pab_workload": w.name, "pab_params": params, "pab_release": release, "pab_tuning": tuning}
 
 
 def _main(w, argv):
@@ -241,8 +263,13 @@ def _main(w, argv):
     if o.validate:
         return 0
     params = paramspec.cell(w.spec()["params"], dict(texts, runtime=RUNTIME))
-    entry = run_case(Ctx(w, values, seed, ident["allocator"], o.release == "cycle"), cycles, warmup)
-    doc = {"context": context(w, ident, params, o.release), "benchmarks": [entry]}
+    c = Ctx(w, values, seed, ident["allocator"], o.release == "cycle")
+    status, tuning = native.tuning(ident["allocator"], o.knobs) if o.knobs else (0, "")
+    if status:  # the adapter's read-back (allocators/<name>.c), before the base RSS, as the binary does
+        entry, tuning = failed_entry(c, f"tuning: {tuning}", cycles, warmup), ""
+    else:
+        entry = run_case(c, cycles, warmup)
+    doc = {"context": context(w, ident, params, o.release, tuning), "benchmarks": [entry]}
     if o.out:
         with open(o.out, "w") as f:
             json.dump(doc, f, indent=2)

@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 
+from . import knobs
 from .binary import REPO
 from .errors import UsageError
 from .paramspec import cell as params_cell
@@ -75,6 +76,9 @@ def command(case, config, seed, protocol, out_json, env):
     argv = [PYTHON, script(case.workload)] + [f"--param={k}={v}" for k, v in params.items()]
     argv += [f"--expect={config.allocator}", f"--release={config.release}", f"--seed={seed}",
              f"--cycles={protocol['cycles']}", f"--warmup={protocol['warmup']}", f"--out={out_json}"]
+    asked = knobs.text(config)
+    if asked:
+        argv.append(f"--knobs={asked}")
     env = {k: v for k, v in env.items() if k not in ("PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONDEVMODE")}
     if params.get("layer") == "malloc":
         env["PYTHONMALLOC"] = "malloc"

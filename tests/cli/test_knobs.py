@@ -120,6 +120,32 @@ class Refused(unittest.TestCase):
         self.assertIn("dynamic mmap threshold is still on", err)
 
 
+class Twin(unittest.TestCase):
+    """The CPython twin asks the same adapter (libpab through ctypes) to read the knobs back, before its base RSS."""
+
+    def twin(self, knobs):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "out.json")
+            env = dict(child_env("jemalloc", dict(item.split("=", 1) for item in knobs.split(";"))),
+                       PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1")
+            p = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "bench", "python", "small_churn.py"),
+                                "--param=live=2K", "--param=ops=2K", "--cycles=1", "--warmup=0", "--expect=jemalloc",
+                                f"--knobs={knobs}", f"--out={out}"], env=env, capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                data = json.load(f)
+        return data["context"]["pab_tuning"], data["benchmarks"][0]
+
+    def test_read_back_and_refusal(self):
+        tuning, b = self.twin("MALLOC_CONF=dirty_decay_ms:250")
+        self.assertEqual(tuning, "dirty_decay_ms=250")
+        self.assertFalse(b.get("error_occurred"), b)
+        tuning, b = self.twin("MALLOC_CONF=dirty_decay_msec:0")
+        self.assertTrue(b.get("error_occurred"))
+        self.assertIn("'dirty_decay_msec' does not exist", b["error_message"])
+
+
 def case(allocator, env, params):
     """One case of small_churn (a 30 MiB live set) under allocator and env: the counters of its JSON."""
     with tempfile.TemporaryDirectory() as d:
