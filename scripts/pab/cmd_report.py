@@ -4,7 +4,7 @@ import csv
 import os
 from collections import OrderedDict, defaultdict
 
-from . import report_sweep, runs, stats
+from . import evidence, report_sweep, runs, stats
 from .errors import UsageError
 
 RATIO_METRICS = ("time", "peak", "after_free", "after_release")
@@ -122,7 +122,9 @@ HOW_TO_READ = (
     "independently); a single round gives no interval. Geometric means weigh every workload equally (its parameter "
     f"sets share its weight). CV = standard deviation / mean over rounds; ⚠ marks CV above {100 * stats.CV_WARN:.0f} %: "
     "rounds disagree too much to trust that figure. Memory is RSS of one instrumented cycle: peak (VmHWM), after the "
-    "workload freed, after an explicit release call; `retained` = after free. Overhead = (peak − base) / live peak bytes."
+    "workload freed, after an explicit release call; `retained` = after free. Overhead = (peak − base) / live peak bytes. "
+    "The time of a C-model or replay case is the allocator's alone (its calls, nothing else a program does); a "
+    "CPython twin's (`runtime=cpython`) or a `try` run's is a program's."
 )
 
 
@@ -266,8 +268,12 @@ def section(run, args):
     for w in run.workloads:
         md += ["", f"## {w}", ""]
         md += [f"![{w}: {kind}]({path})" for kind, path in made.get(w, [])]
+        if w == evidence.REPLAY:
+            md += ["", evidence.REPORT_NOTE]
         for p in run.params_of(w):
             md += ["", f"### {w} `{p or 'defaults'}`", ""]
+            if w == evidence.REPLAY:
+                md += [f"Evidence: {evidence.replay_line(run, runs.BASELINE, p)}.", ""]
             md += case_tables(per_case[(w, p)]) if per_case[(w, p)] else ["No configuration ran this case (see Failures)."]
     md += report_sweep.section(run, None if args.no_charts else os.path.join(run.dir, "charts"))
     return md, summ, made

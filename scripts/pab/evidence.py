@@ -7,7 +7,9 @@ from . import runs, trace
 from .errors import UsageError
 
 REPLAY = "replay"
-ALLOC_TIME = "allocator time"  # what a C-model or replay time ratio measures: the allocator's calls, not a program
+REPORT_NOTE = ("Replay times the allocator's calls alone, not the program: its time ratios are allocator time. "
+               "`pyalloc recommend RUN --program TRY_RUN` projects the program's time from a `try` run of the recorded "
+               "command (docs/design.md §11); `pyalloc fidelity --try TRY_RUN RUN` sets replay beside the program.")
 
 
 def runtime_of(params):
