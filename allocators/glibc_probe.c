@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pab_alloc.h"
 
@@ -187,7 +190,7 @@ static void kib(char *out, size_t len, size_t bytes) {
     else snprintf(out, len, "%zu KiB", bytes >> 10);
 }
 
-int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
+static int probe_knobs(const char *knobs, char *out, size_t len) {
     pab_tuning_out t = {out, len, 0};
     static char tunables[1024];
     struct ask asks[32];
@@ -297,4 +300,34 @@ int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
         pab_tuning_put(&t, "glibc.dynamic_mmap_threshold", 28, "off", NULL,
                        "probe: a freed mmapped block did not raise it");
     return 0;
+}
+
+/* The probes grow and trim heaps and start threads whose arenas glibc never frees: they run in a forked child (same
+ * glibc, same knobs, the same heap as a copy), so the process that is then measured starts from the heap plain
+ * glibc would have.  The child writes its verdict and text through a pipe. */
+int pab_glibc_tuning(const char *knobs, char *out, size_t len) {
+    int fd[2];
+    if (len < 2 || pipe(fd)) return probe_knobs(knobs, out, len);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]), close(fd[1]);
+        return probe_knobs(knobs, out, len);
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        char rc = probe_knobs(knobs, out, len) ? 1 : 0;
+        ssize_t w = write(fd[1], &rc, 1) + write(fd[1], out, strlen(out));
+        _exit(w > 0 ? 0 : 1);
+    }
+    close(fd[1]);
+    char rc = 1;
+    size_t got = 0;
+    ssize_t n = read(fd[0], &rc, 1);
+    while (n > 0 && got < len - 1 && (n = read(fd[0], out + got, len - 1 - got)) > 0) got += (size_t)n;
+    out[got] = 0;
+    close(fd[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!got && rc) snprintf(out, len, "the glibc knob probe ended without an answer");
+    return rc ? -1 : 0;
 }

@@ -154,6 +154,7 @@ static void measure_once(pab_ctx *c) {
     const pab_workload *w = c->v.w;
     c->measured = true;
     c->m.rss_after_idle = PAB_NOT_MEASURED;
+    if (c->failed) return; /* a knob not in force (main.c read_knobs): the case ends before it touches memory */
     if (w->state_size && !(c->state = calloc(1, w->state_size))) {
         pab_fail(c, "harness: no memory for the workload's state");
         return;
@@ -211,15 +212,30 @@ static uint64_t median(uint64_t *v, size_t n) {
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* --pab_cycle_times=FILE: every cycle's wall and CPU time, the cold one first, for studying the protocol. */
+static void write_cycle_times(const pab_ctx *c, const uint64_t *wall, const uint64_t *cpu, uint64_t n) {
+    FILE *f = fopen(c->cycle_times, "w");
+    if (!f) {
+        fprintf(stderr, "pyalloc-bench: cannot write the cycle times to %s\n", c->cycle_times);
+        return;
+    }
+    fprintf(f, "cycle,kind,wall_ns,cpu_ns\n0,cold,%llu,\n", (unsigned long long)c->m.cold_ns);
+    for (uint64_t i = 0; i < n; i++)
+        fprintf(f, "%llu,%s,%llu,%llu\n", (unsigned long long)i + 1, i < c->warmup ? "warmup" : "timed",
+                (unsigned long long)wall[i], (unsigned long long)cpu[i]);
+    fclose(f);
+}
+
 void pab_case_bench(pab_state *st, void *ctx) {
     pab_ctx *c = ctx;
-    static uint64_t wall[PAB_MAX_CYCLES], cpu[PAB_MAX_CYCLES]; /* static: out of the heap under test */
+    enum { MAX = PAB_MAX_CYCLES + PAB_MAX_WARMUP };
+    static uint64_t wall[MAX], cpu[MAX], sorted[MAX]; /* static: out of the heap under test */
     if (!c->measured) measure_once(c);
     if (c->failed) {
         pab_skip_with_error(st, c->error);
         return;
     }
-    uint64_t ops0 = c->tally.ops, n = 0, timed = 0;
+    uint64_t ops0 = c->tally.ops, n = 0;
     while (pab_keep_running(st)) {
         uint64_t t0 = pab_now_ns(), c0 = pab_cpu_ns();
         if (c->v.w->cycle(c, c->state)) {
@@ -228,14 +244,15 @@ void pab_case_bench(pab_state *st, void *ctx) {
         }
         uint64_t dt = pab_now_ns() - t0, dc = pab_cpu_ns() - c0;
         pab_set_iteration_time(st, (double)dt / 1e9);
-        if (n++ >= c->warmup && timed < PAB_MAX_CYCLES) {
-            wall[timed] = dt;
-            cpu[timed++] = dc;
-        }
+        if (n < MAX) wall[n] = dt, cpu[n] = dc, n++;
     }
+    uint64_t timed = n > c->warmup ? n - c->warmup : 0;
     c->m.cycles = timed;
-    c->m.real_ns = timed ? median(wall, timed) : 0;
-    c->m.cpu_ns = timed ? median(cpu, timed) : 0;
+    memcpy(sorted, wall + c->warmup, timed * sizeof *sorted);
+    c->m.real_ns = timed ? median(sorted, timed) : 0;
+    memcpy(sorted, cpu + c->warmup, timed * sizeof *sorted);
+    c->m.cpu_ns = timed ? median(sorted, timed) : 0;
+    if (c->cycle_times) write_cycle_times(c, wall, cpu, n);
     c->m.threads = (uint64_t)c->threads;
     c->m.ops_per_cycle = n ? (c->tally.ops - ops0) / n : 0;
     pab_items_processed(st, (int64_t)(c->tally.ops - ops0));

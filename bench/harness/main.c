@@ -37,7 +37,8 @@ static void param_json(pab_json *j, const pab_param *p) {
     pab_json_raw(j, "}");
 }
 
-/* The catalogue: workloads and their parameters (the common ones included), the counters, the allocators. */
+/* The catalogue: workloads and their parameters (the common ones included), the protocol's bounds, the counters,
+ * the allocators. */
 static int list_catalogue(void) {
     pab_json j = {out_buf, sizeof out_buf, 0};
     pab_json_raw(&j, "{\"workloads\": [");
@@ -55,7 +56,10 @@ static int list_catalogue(void) {
         }
         pab_json_raw(&j, "]}");
     }
-    pab_json_raw(&j, "\n],\n\"counters\": ");
+    pab_json_raw(&j, "\n],\n\"protocol\": {");  /* the bounds of --pab_cycles and --pab_warmup, for the twins */
+    pab_json_ku(&j, "max_cycles", PAB_MAX_CYCLES, false);
+    pab_json_ku(&j, "max_warmup", PAB_MAX_WARMUP, true);
+    pab_json_raw(&j, "},\n\"counters\": ");
     pab_counters_json(&j);
     pab_json_raw(&j, ",\n\"allocators\": ");
     if (j.used < j.len) pab_ffi_allocators(j.buf + j.used, j.len - j.used), j.used += strlen(j.buf + j.used);
@@ -66,7 +70,7 @@ static int list_catalogue(void) {
 }
 
 struct opts {
-    const char *workload, *expect, *release, *timeline, *knobs;
+    const char *workload, *expect, *release, *timeline, *knobs, *cycle_times;
     char *params[PAB_MAX_PARAMS * 2];
     int nparams;
     unsigned long long seed;
@@ -108,7 +112,8 @@ static int parse(int *argc, char **argv, struct opts *o) {
         } else if (!strncmp(a, "--pab_timeline=", 15)) o->timeline = v;
         else if (!strncmp(a, "--pab_timeline_ms=", 18)) rc = number("--pab_timeline_ms", v, 1, 60000, &o->timeline_ms);
         else if (!strncmp(a, "--pab_cycles=", 13)) rc = number("--pab_cycles", v, 1, PAB_MAX_CYCLES, &o->cycles);
-        else if (!strncmp(a, "--pab_warmup=", 13)) rc = number("--pab_warmup", v, 0, 1000, &o->warmup);
+        else if (!strncmp(a, "--pab_warmup=", 13)) rc = number("--pab_warmup", v, 0, PAB_MAX_WARMUP, &o->warmup);
+        else if (!strncmp(a, "--pab_cycle_times=", 18)) o->cycle_times = v;
         else if (!strncmp(a, "--pab_cores=", 12)) rc = number("--pab_cores", v, 1, 65536, &o->cores);
         else if (!strcmp(a, "--pab_list")) o->list = 1;
         else if (!strcmp(a, "--pab_identify")) o->identify = 1;
@@ -198,6 +203,7 @@ int main(int argc, char **argv) {
     c.release_cycle = !strcmp(o.release, "cycle");
     c.timeline = o.timeline;
     c.timeline_ms = o.timeline_ms;
+    c.cycle_times = o.cycle_times;
     c.cores = (int)o.cores;
     if (o.need) { /* what the case will ask the guard for, and its threads, without running it (need.c) */
         if ((rc = pab_case_need(&c, out_buf, sizeof out_buf))) return rc;

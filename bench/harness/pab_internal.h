@@ -31,6 +31,7 @@ void pab_values_format(const pab_values *v, char *out, size_t len); /* key=value
 
 /* A case: the workload, its values, the timing protocol, and what the instrumented cycle measured. */
 #define PAB_MAX_CYCLES 100000
+#define PAB_MAX_WARMUP 1000
 struct pab_ctx {
     struct pab_tally tally;
     pab_values v;
@@ -43,7 +44,7 @@ struct pab_ctx {
     bool need_only;      /* --pab_need: pab_need records and stops setup there (need.c) */
     uint64_t need;       /* what setup asked the guard for (pab_need), and for what */
     char need_who[128];
-    const char *timeline;
+    const char *timeline, *cycle_times;
     unsigned timeline_ms;
     uint64_t idle_ns; /* spent idling inside the instrumented cycle: not part of cold_ns */
     struct { /* every field is a counter of the same name (case.c's table); UINT64_MAX: not measured */

@@ -240,8 +240,9 @@ def context(w, ident, params, release, tuning):
 
 def _main(w, argv):
     o = build_parser(w.name).parse_args(argv)
-    seed, cycles, warmup = count("--seed", o.seed, 0, 0), count("--cycles", o.cycles, 1, 100000), \
-        count("--warmup", o.warmup, 0, 1000)
+    bounds = binary.catalogue()["protocol"]  # the binary's --pab_cycles / --pab_warmup bounds
+    seed, cycles, warmup = count("--seed", o.seed, 0, 0), count("--cycles", o.cycles, 1, bounds["max_cycles"]), \
+        count("--warmup", o.warmup, 0, bounds["max_warmup"])
     if o.expect and not native.allocator(o.expect):
         raise UsageError(f"--expect: unknown allocator ({', '.join(native.names())}): {o.expect}")
     ident = native.identify(o.expect or "")

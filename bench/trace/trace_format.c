@@ -387,8 +387,8 @@ static int load_v2(const char *base, size_t len, pab_trace *t, bool decode, pab_
     if (!rc) rc = v2_finish(&f, t, seen, first, last);
     pab_renamer_delete(r);
     v2_free(&f);
-#ifdef PAB_DEBUG
-    if (!rc && t->rec) PAB_ASSERT(pab_trace_check_records(t, err, errlen, path) == 0);
+#if PAB_DEBUG
+    if (!rc && t->rec) pab_assert_internal(pab_trace_check_records(t, err, errlen, path) == 0);
 #endif
     return rc;
 }

@@ -8,18 +8,7 @@
 
 #include "trace_format.h"
 
-/* Runtime invariants of the loader: checked in Debug and sanitizer builds, compiled out in Release. */
-#ifdef PAB_DEBUG
-#define PAB_ASSERT(cond)                                                                         \
-    do {                                                                                         \
-        if (!(cond)) {                                                                           \
-            fprintf(stderr, "%s:%d: trace loader invariant broken: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                             \
-        }                                                                                        \
-    } while (0)
-#else
-#define PAB_ASSERT(cond) ((void)0)
-#endif
+#include "pab_assert.h" /* the loader's runtime invariants: pab_assert_internal, Debug and sanitizer builds only */
 
 /* A growable array of bytes in its own anonymous mapping (mremap grows it). */
 typedef struct { void *p; size_t len, cap; } pab_mvec;

@@ -63,7 +63,7 @@ static int drop_id(pab_renamer *r, uint32_t id) {
 static void live_add(pab_renamer *r, int64_t d, int64_t blocks) {
     r->live += d;
     r->live_blocks += (uint64_t)blocks;
-    PAB_ASSERT(r->live >= 0);
+    pab_assert_internal(r->live >= 0);
     if (r->live > r->peak) r->peak = r->live;
 }
 
@@ -185,7 +185,7 @@ static const item_fn item_fns[16] = {
 int pab_renamer_add(pab_renamer *r, const pab_item *it) {
     uint16_t th;
     stream_state *st = stream_of(r, it->stream, &th);
-    PAB_ASSERT(it->op < 16 && item_fns[it->op]);
+    pab_assert_internal(it->op < 16 && item_fns[it->op]);
     return st ? item_fns[it->op](r, it, th, st) : -1;
 }
 

@@ -9,6 +9,15 @@
 
 #include "replay.h"
 
+/* A spin-wait's pause: the CPU's hint where it has one, nothing elsewhere. */
+static inline void pab_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
 /* Before record `at` of its thread, a thread waits until thread `thread` has done `need` of its records. */
 struct dep { uint64_t at, need; uint32_t thread; };
 
@@ -228,7 +237,7 @@ static int wait_for(struct worker *w, uint32_t th, uint64_t want) {
     struct replay_mt *m = w->m;
     for (unsigned k = 0; (w->seen[th] = atomic_load_explicit(&m->w[th].done, memory_order_acquire)) < want; k++) {
         if (atomic_load_explicit(&m->abort, memory_order_relaxed)) return -2;
-        if (k < 64) __builtin_ia32_pause();
+        if (k < 64) pab_cpu_relax();
         else sched_yield();
     }
     return 0;

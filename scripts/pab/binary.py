@@ -70,6 +70,12 @@ def counters():
     return [c["name"] for c in catalogue()["counters"]]
 
 
+def check_flags(flags):
+    """'' when the binary accepts these --pab_* flags (e.g. the protocol's), else its one-line complaint."""
+    p = _run(["--pab_list"] + list(flags), env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    return "" if p.returncode == 0 else last_line(p.stderr).removeprefix("pyalloc-bench: ")
+
+
 def identify(env, expect, knobs=""):
     """(info dict or None, error line or ''): runs --pab_identify under env (LD_PRELOAD and the config's knobs);
     with knobs (the --pab_knobs text), info has "tuning": what the allocator read back."""

@@ -3,9 +3,11 @@
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
 
 from . import __path__ as _pkg_path
+from . import execute
 from .errors import UsageError
 
 
@@ -24,9 +26,16 @@ def build_parser():
 
 
 def main(argv):
+    # SIGTERM and SIGHUP unwind like Ctrl-C from the first moment (a calibration or warm-up process is killed, a run
+    # directory not yet begun is removed), not only once the matrix runs (execute.guarded)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, execute.on_term)
     try:
         args = build_parser().parse_args(argv)
         return args.func(args) or 0
+    except execute.Terminated as e:
+        print(f"pyalloc: interrupted ({signal.Signals(e.args[0]).name})", file=sys.stderr)
+        return 128 + e.args[0]
     except UsageError as e:
         print(f"pyalloc: error: {e}", file=sys.stderr)
         return e.status

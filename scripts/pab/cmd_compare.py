@@ -1,14 +1,20 @@
 # `pyalloc compare A B [--csv]`: two runs (an allocator upgrade, a tuning change, two machines) case by case:
-# the change of each metric's median in %, a two-sided Mann-Whitney U test, a verdict, and geometric means per configuration.
+# the change of each metric's median in %, a two-sided Mann-Whitney U test, a verdict, and geometric means per
+# configuration; a configuration's time also relative to glibc in its own run, which a slower machine does not move.
 import csv
+import math
 import sys
 from collections import OrderedDict
 
-from . import hosts, runs, stats
+from . import hosts, paired, runs, stats
 
-VERDICTS = {"time": ("faster", "slower"), "memory": ("smaller", "larger")}
+VERDICTS = paired.WORDS  # a family's words for better and worse, the report's own
+RELATIVE = "time_vs_glibc"  # the time metric taken round by round against the baseline of the same run
 CSV_COLUMNS = ("config", "workload", "params", "metric", "rounds_a", "rounds_b", "median_a", "median_b",
                "change_pct", "p_value", "verdict")
+
+
+METRICS = tuple(stats.METRICS) + (RELATIVE,)
 
 
 def register(sub):
@@ -61,7 +67,39 @@ def compare(ra, rb):
                 continue
             change, p, v = verdict(m, a, b)
             out.append(dict(row, change_pct=None if change is None else 100 * change, p_value=p, verdict=v))
+        rel = relative(ra, rb, key)
+        if rel:
+            out.append(rel)
     return out
+
+
+def relative(ra, rb, key):
+    """The row of metric time_vs_glibc for a non-baseline configuration: its per-round log ratios to the baseline
+    in A against those in B (Mann-Whitney U), the change of their geometric means.  Drift of the machine between
+    the two runs moves glibc as much as the configuration, so it cancels here."""
+    config, w, p = key
+    if config == runs.BASELINE:
+        return None
+    def d(run):
+        return paired.log_ratios(paired.by_round(run.cases.get(key, []), "real_ns"),
+                                 paired.by_round(run.cases.get((runs.BASELINE, w, p), []), "real_ns"))
+    da, db = d(ra), d(rb)
+    if not da or not db:
+        return None
+    ga, gb = math.exp(sum(da) / len(da)), math.exp(sum(db) / len(db))
+    row = dict(config=config, workload=w, params=p, metric=RELATIVE, rounds_a=len(da), rounds_b=len(db),
+               median_a=ga, median_b=gb, change_pct=100 * (gb / ga - 1), p_value=None)
+    if stats.min_p(len(da), len(db)) >= stats.ALPHA:
+        return dict(row, verdict="too few rounds")
+    pv = stats.mann_whitney(da, db)
+    if pv >= stats.ALPHA or abs(gb / ga - 1) < stats.MIN_CHANGE:
+        return dict(row, p_value=pv, verdict="no change")
+    return dict(row, p_value=pv, verdict=VERDICTS["time"][0] if gb < ga else VERDICTS["time"][1])
+
+
+def _unit(metric):
+    """(unit, divisor) a metric is shown in."""
+    return ("× glibc", 1) if metric == RELATIVE else stats.METRICS[metric][3:5]
 
 
 def _missing(key, ra, rb, a, b):
@@ -95,22 +133,25 @@ def markdown(ra, rb, rows, gm):
            f"`no change` when p ≥ {stats.ALPHA} or |change| < {100 * stats.MIN_CHANGE:.0f} %; `too few rounds` when "
            f"the rounds cannot reach p < {stats.ALPHA} even if every B round beat every A round "
            f"(3 vs 3 rounds: smallest p = {stats.min_p(3, 3):.2f}; 4 vs 4: {stats.min_p(4, 4):.3f}).", "",
+           f"`{RELATIVE}`: a configuration's time as a ratio to glibc's in the same round of its own run (geometric "
+           "mean over rounds), A against B: a machine that was slower during one run slows glibc as much, so it "
+           "cancels; glibc's own `time` row is exposed to it.", "",
            "## Geometric mean per configuration (B / A over shared cases)", "",
-           "| configuration | " + " | ".join(stats.METRICS) + " |", "|---|" + "---|" * len(stats.METRICS)]
+           "| configuration | " + " | ".join(METRICS) + " |", "|---|" + "---|" * len(METRICS)]
     for c in runs.order_configs(c for c, _ in gm):
         cells = []
-        for m in stats.METRICS:
+        for m in METRICS:
             g = gm.get((c, m))
             cells.append("n/a" if not g or g[0] is None else f"{100 * (g[0] - 1):+.1f} % ({g[1]} cases)")
         out.append(f"| {c} | " + " | ".join(cells) + " |")
     for c in runs.order_configs(list(ra.configs) + list(rb.configs)):
         if not any(k[0] == c for k in gm):
             where = "only in A" if c not in rb.configs else "only in B" if c not in ra.configs else "no shared ok case"
-            out.append(f"| {c} | " + " | ".join([where] * len(stats.METRICS)) + " |")
+            out.append(f"| {c} | " + " | ".join([where] * len(METRICS)) + " |")
     out += ["", "## Per case", "", "| configuration | workload | params | metric | A | B | change | p | verdict |",
             "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        unit, div = stats.METRICS[r["metric"]][3:5]
+        unit, div = _unit(r["metric"])
         change = "n/a" if r["change_pct"] is None else f"{r['change_pct']:+.1f} %"
         p = "n/a" if r["p_value"] is None else f"{r['p_value']:.3g}"
         out.append(f"| {r['config']} | {r['workload']} | `{r['params']}` | {r['metric']} ({unit}) "

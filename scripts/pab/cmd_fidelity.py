@@ -1,4 +1,4 @@
-# `pyalloc fidelity [RUN]`: how well the C model predicts real CPython (issue 5).  Rows of both runtimes in one run
+# `pyalloc fidelity [RUN]`: how well the C model predicts real CPython (docs/design.md §7).  Rows of both runtimes in one run
 # are matched by (workload, layer, other params); per metric, Spearman's rho over configurations and the memory ratio.
 #
 # Memory metrics subtract rss_base_bytes: the interpreter's own footprint (~10 MiB) is not part of the C model and

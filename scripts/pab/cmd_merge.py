@@ -8,7 +8,7 @@ import sys
 from collections import OrderedDict
 
 from . import binary, rundir, schema
-from .cmd_run import TIMELINE_COLUMNS
+from .rundir import TIMELINE_COLUMNS
 from .errors import UsageError
 
 MERGED_TIMELINE = TIMELINE_COLUMNS + ("host",)  # several hosts' cases can share every other field
@@ -77,7 +77,10 @@ def check_shards(parts):
                              "different plans do not make one run")
     held, count = {}, {}
     for p in shards:
-        i, n = (int(x) for x in p["shard"].split("/"))
+        try:
+            i, n = (int(x) for x in str(p["shard"]).split("/"))
+        except ValueError:
+            raise UsageError(f"{p['path']}: meta.json's shard {p['shard']!r} is not I/N: not a run of ours")
         host = p["hosts"][0] if p["hosts"] else None
         if count.setdefault(host, n) != n:
             raise UsageError(f"{p['path']}: host {host} has shards of /{count[host]} and /{n}: "

@@ -5,7 +5,7 @@ import os
 import shlex
 import sys
 
-from . import binary, cmd_run, configs, native, planning, shard
+from . import adaptive, binary, native, planning, shard
 from .errors import UsageError
 from .units import format_size, parse_size
 
@@ -16,19 +16,13 @@ def register(sub):
                        "own arithmetic, stopped at its memory guard), the MemAvailable the guard wants for it, the "
                        "threads it runs (and asks for), and whether this host - or one with --mem-available and "
                        "--cores - would skip it.  Takes run's options; --shard I/N --seed S shows one slice.")
-    p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    configs.add_options(p)
-    p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
-    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2", help="as for run (repeatable)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="as for run (repeatable)")
-    p.add_argument("--rounds", type=int, help="rounds; default from the preset")
-    p.add_argument("--seed", type=int, help="the run's seed: fixes the plan, whose hash is then shown")
-    p.add_argument("--shard", metavar="I/N", help="only the cases of slice I of N (needs --seed), as run --shard")
+    planning.add_options(p)  # run's own: the plan, and its hash, are the run's
+    shard.add_arguments(p)
     p.add_argument("--mem-available", metavar="SIZE", help="plan for a host with this MemAvailable (K/M/G/T) "
                    "instead of this one's")
     p.add_argument("--cores", type=int, metavar="N", help="plan for a host with N cores instead of this one's")
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
-    p.set_defaults(func=main, runtime="c", timeout=None, min_time=None)
+    p.set_defaults(func=main)
 
 
 def main(args):
@@ -48,7 +42,7 @@ def main(args):
                       "threads": n["threads"], "threads_asked": n["threads_asked"],
                       "skip": native.guard(n["need_bytes"], n["who"], avail)})
     out = {"preset": p["preset"].name, "rounds": p["settings"]["rounds"], "seed": args.seed,
-           "plan": cmd_run.plan_identity(p)["hash"] if args.seed is not None else None,
+           "plan": planning.identity(p)["hash"] if args.seed is not None else None,
            "shard": str(sh) if sh else None, "plan_cases": len(p["cases"]), "mem_available": avail, "cores": cores,
            "configs": [{"name": c.name, "library": p["libs"][c.name][0], "error": p["libs"][c.name][1]}
                        for c in p["configs"]], "cases": cases}
@@ -64,7 +58,10 @@ def text(plan, args):
     n, cfgs = len(plan["cases"]), plan["configs"]
     head = f"plan: preset {plan['preset']}, {n} cases"
     head += f" (slice {plan['shard']} of the plan's {plan['plan_cases']})" if plan["shard"] else ""
-    head += f" x {len(cfgs)} configurations x {plan['rounds']} rounds = {n * len(cfgs) * plan['rounds']} processes"
+    if plan["rounds"] == "auto":  # adaptive: as many rounds as the intervals need, within the budget
+        head += f" x {len(cfgs)} configurations x auto rounds (at least {n * len(cfgs) * adaptive.MIN_ROUNDS} processes)"
+    else:
+        head += f" x {len(cfgs)} configurations x {plan['rounds']} rounds = {n * len(cfgs) * plan['rounds']} processes"
     head += f"; seed {plan['seed']}, plan {plan['plan']}" if plan["plan"] else " (give --seed to fix the plan)"
     other = bool(args.mem_available or args.cores)
     lines = [head, ("planned for a host with" if other else "this host:") +
@@ -84,10 +81,22 @@ def text(plan, args):
         return lines + [f"every case fits the memory guard {'there' if other else 'here'}"]
     lines.append(f"{len(skipped)} of {n} cases would be skipped {'there' if other else 'here'} by the memory guard:")
     lines += [f"  #{c['index']} {c['skip']}" for c in skipped]
-    elsewhere = ["pyalloc", "run", "--preset", plan["preset"], "--workloads",
-                 ",".join(dict.fromkeys(c["workload"] for c in skipped))]
-    elsewhere += [w for kv in args.param for w in ("--param", kv)]
-    elsewhere += ["--configs", args.configs] if args.configs else []
-    elsewhere += ["--seed", str(plan["seed"])] if plan["seed"] is not None else []
+    elsewhere = run_line(args, ",".join(dict.fromkeys(c["workload"] for c in skipped)))
     return lines + [f"they run where {format_size(max(c['wants_bytes'] for c in skipped))} is available; there: "
                     + shlex.join(elsewhere)]
+
+
+RUN_OPTIONS = ("preset", "configs", "configs_file", "rounds", "target_ci", "budget", "cycles", "warmup", "seed",
+               "timeout", "min_time", "runtime")  # planning.add_options': what a run needs to be this plan's
+
+
+def run_line(args, workloads):
+    """The `pyalloc run` that runs these workloads of this plan elsewhere: every plan option given here."""
+    words = ["pyalloc", "run", "--preset", args.preset, "--workloads", workloads]
+    for name in RUN_OPTIONS[1:]:
+        value = getattr(args, name, None)
+        if value is not None and not (name == "runtime" and value == "c"):
+            words += ["--" + name.replace("_", "-"), str(value)]
+    for flag, items in (("--param", args.param), ("--sweep", args.sweep or [])):
+        words += [w for kv in items for w in (flag, kv)]
+    return words

@@ -3,7 +3,7 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, evidence, predict, runs, stats, tryresults
+from . import deploy, evidence, paired, predict, runs, stats, tryresults
 from .errors import UsageError
 from .units import split_list
 
@@ -84,14 +84,25 @@ class Model:
             return next(iter(layers.values()))
         return layers.get(mode)
 
+    def rounds(self, config, workload, params, col):
+        """{round: value} of a case (paired.by_round); a replay's memory as the program's (predict.replay_memory)."""
+        rows = self.run.cases.get((config, workload, params), [])
+        if workload == evidence.REPLAY:
+            rows = predict.replay_memory(rows, col, self.project)
+        return paired.by_round(rows, col)
+
+    def same_layer_pairs(self, config, workloads, col, layer):
+        """[(config's rounds, glibc's rounds)] on the cases of one layer, those that share rounds."""
+        pairs = [(self.rounds(config, w, ls[layer], col), self.rounds(runs.BASELINE, w, ls[layer], col))
+                 for w in workloads for ls in self.pairs[w].values() if layer in ls]
+        return [(x, b) for x, b in pairs if paired.log_ratios(x, b)]
+
     def layer_gain(self, config, workloads, objective):
         """Geometric mean ratio to glibc on the same rows, separately over layer=malloc and layer=pymalloc cases."""
         col, out = stats.METRICS[objective][0], {}
         for layer in MODES:
-            pairs = [(self.run.values(config, w, ls[layer], col), self.run.values(runs.BASELINE, w, ls[layer], col))
-                     for w in workloads for ls in self.pairs[w].values() if layer in ls]
-            pairs = [(x, b) for x, b in pairs if x and b]
-            out[layer] = stats.ratio(pairs, ci=False)[0] if pairs else None
+            pairs = self.same_layer_pairs(config, workloads, col, layer)
+            out[layer] = paired.ratio(pairs, ci=False)[0] if pairs else None
         return out
 
     def needs_pymalloc_off(self, cand, workloads, objective):
@@ -129,15 +140,15 @@ class Model:
             n = len(self.pairs[w])
             for layers in self.pairs[w].values():
                 p = self.params_for(layers, cand[1])
-                x = self.run.values(cand[0], w, p, col) if p else []
-                base = self.run.values(runs.BASELINE, w, self.baseline(layers), col)
-                if not x or not base:
+                x = self.rounds(cand[0], w, p, col) if p else {}
+                base = self.rounds(runs.BASELINE, w, self.baseline(layers), col)
+                if not paired.log_ratios(x, base):
                     return None
                 pairs.append((x, base))
                 ws.append(weights.get(w, 1.0) / n)
         if sum(ws) <= 0:
             return None
-        r = stats.ratio(pairs, ws, ci=ci)
+        r = paired.ratio(pairs, ws, ci=ci, level=paired.confidence(self.run.meta))
         return r if r[0] is not None else None
 
     def same_rows(self, cand, workloads):
@@ -181,10 +192,11 @@ def pct_of(r):
     return f"{100 * (r - 1):+.1f} %"
 
 
-def show(r):
+def show(r, family="time"):
     if r[1] is None:
         return f"{r[0]:.3f}× (no interval: fewer than 2 rounds)"
-    return f"{r[0]:.3f}× [{r[1]:.3f}–{r[2]:.3f}]"
+    noisy = " (too noisy to decide)" if paired.verdict(r, family) == paired.NOISY else ""
+    return f"{r[0]:.3f}× [{r[1]:.3f}–{r[2]:.3f}]{noisy}"
 
 
 def tied(model, ranked, objective):
@@ -199,7 +211,8 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
         lines = [f"{indent}none qualifies: every configuration breaks a constraint or lacks data"]
         return lines + [f"{indent}  {model.label(c)}: {why}" for c, why in rejected]
     (best, fb), rest = ranked[0], ranked[1:]
-    ev = (f"{model.names[objective]} {show(fb[objective])} of glibc's; {model.names['time']} {pct_of(fb['time'][0])}, "
+    ev = (f"{model.names[objective]} {show(fb[objective], stats.METRICS[objective][1])} of glibc's; "
+          f"{model.names['time']} {pct_of(fb['time'][0])}, "
           f"peak {pct_of(fb['peak'][0])}, retained {pct_of(fb['after_free'][0])}")
     if tied(model, ranked, objective):
         head = f"{indent}no clear winner: {model.label(best)} is best on the point estimate, but its interval overlaps " \
@@ -208,7 +221,8 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
         head = f"{indent}{model.label(best)}"
     lines = [head, f"{indent}  {ev}"]
     if rest:
-        lines.append(f"{indent}  runner-up {model.label(rest[0][0])}: {model.names[objective]} {show(rest[0][1][objective])}")
+        lines.append(f"{indent}  runner-up {model.label(rest[0][0])}: {model.names[objective]} "
+                     f"{show(rest[0][1][objective], stats.METRICS[objective][1])}")
     if excluded and len(rest) > 1:
         lines.append(f"{indent}  then: " + ", ".join(f"{model.label(c)} {f[objective][0]:.3f}×" for c, f in rest[1:]))
     if excluded and rejected:
@@ -216,16 +230,50 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
     return lines
 
 
+def deploy_lines(run, model, best, workloads, objective, status, args):
+    """The line to deploy the winner, what else it needs, and where it breaks the constraints."""
+    row = run.config_row(best[0])
+    off, why = model.needs_pymalloc_off(best, workloads, objective)
+    print(f"\nDeploy{status}:\n  {deploy.line(row, pymalloc_off=off, program=model.command)}")
+    if why:
+        print(f"  PYTHONMALLOC=malloc because {why}")
+    call = deploy.release_call(row)
+    if call:
+        print(f"  and {call}")
+        if row.get("allocator") != "glibc":
+            print("  (not glibc's malloc_trim: under a preloaded allocator it only trims glibc's unused heap)")
+    against = [w for w in workloads if violations(
+        {m: model.evidence(best, [w], {}, m, ci=False) or (0, None, None) for m in ("time", "peak", "after_free")},
+        args)]
+    if against:
+        print(f"  caveat: on {', '.join(against)} alone it breaks the constraints (see per workload above)")
+
+
+def deploy_status(model, ranked, objective):
+    """What the deploy line may claim: '' (a clear winner), a qualification, or None when the winner is not clearly
+    better than plain glibc (its interval holds 1.0, has none, or overlaps glibc's): then there is no deploy line."""
+    best, fb = ranked[0]
+    base = (runs.BASELINE, model.modes[0])
+    if best == base:
+        return " (glibc as it is: nothing to change)"
+    point, lo, hi = fb[objective]
+    if lo is None or hi >= 1 or base in tied(model, ranked, objective):
+        return None
+    others = tied(model, ranked, objective)
+    if others:
+        return (f" (no clear winner among {', '.join(model.label(c) for c in [best] + others)}: all clearly better "
+                f"than plain glibc, within noise of each other; this is the best point estimate)")
+    return ""
+
+
 def pymalloc_note(model, workloads, objective):
     """What an unmodified CPython (pymalloc for objects <= 512 B) gets: compare layer=pymalloc rows across configs."""
     projected = objective == "time" and model.project is not None  # the program's projected time, not replay's
     col, spread = stats.METRICS[predict.projection.METRIC if projected else objective][0], []
     for c in model.run.configs:
-        pairs = [(model.run.values(c, w, ls["pymalloc"], col), model.run.values(runs.BASELINE, w, ls["pymalloc"], col))
-                 for w in workloads for ls in model.pairs[w].values() if "pymalloc" in ls]
-        pairs = [(x, b) for x, b in pairs if x and b]
+        pairs = model.same_layer_pairs(c, workloads, col, "pymalloc")
         if pairs and c != runs.BASELINE:
-            r = stats.ratio(pairs, ci=False)[0]
+            r = paired.ratio(pairs, ci=False)[0]
             r = model.project.ratio((r, None, None))[0] if projected else r
             spread.append((abs(r - 1), c, r))
     if not spread:
@@ -270,8 +318,8 @@ def main(args):
               f"peak and retained RSS at most {args.max_memory:+g} % vs glibc" if args.max_memory is not None else None]
     print(f"run {run.name}: objective {NAMES[objective]}; constraints: "
           f"{'; '.join(x for x in limits if x) or 'none'}")
-    print(f"Ratios: median over rounds / glibc's median (CPython's default pymalloc where the run has layer=pymalloc "
-          f"rows); [95 % bootstrap interval]; geometric mean over cases, each workload weighing "
+    print(f"Ratios: to glibc in the same round (CPython's default pymalloc where the run has layer=pymalloc rows), "
+          f"geometric mean over rounds [95 % interval]; geometric mean over cases, each workload weighing "
           f"{'as --weights says' if weights else '1'}.")
     for line in predict.header_lines(run, workloads, project) + predict.runtime_lines(c_model, everything, workloads):
         print(line)
@@ -291,30 +339,15 @@ def main(args):
         return 1
     if tryresults.is_try(run):  # the user's own program: keep what you have, or the line that was measured
         return tryresults.advise(run, model, ranked, workloads, NAMES, objective)
-    best = ranked[0][0]
-    row = run.config_row(best[0])
-    off, why = model.needs_pymalloc_off(best, workloads, objective)
-    line = deploy.line(row, pymalloc_off=off, program=model.command)
-    status = ""
-    if best == (runs.BASELINE, model.modes[0]):
-        status = " (glibc as it is: nothing to change)"
-    elif (runs.BASELINE, model.modes[0]) in tied(model, ranked, objective):
-        status = " (within noise of plain glibc: this run does not justify switching)"
-    elif tied(model, ranked, objective):
-        status = " (best point estimate; the tied ones above are as good within noise)"
-    print(f"\nDeploy{status}:\n  {line}")
-    if why:
-        print(f"  PYTHONMALLOC=malloc because {why}")
-    call = deploy.release_call(row)
-    if call:
-        print(f"  and {call}")
-        if row.get("allocator") != "glibc":
-            print("  (not glibc's malloc_trim: under a preloaded allocator it only trims glibc's unused heap)")
-    against = [w for w in workloads if violations(
-        {m: model.evidence(best, [w], {}, m, ci=False) or (0, None, None) for m in ("time", "peak", "after_free")},
-        args)]
-    if against:
-        print(f"  caveat: on {', '.join(against)} alone it breaks the constraints (see per workload above)")
+    status = deploy_status(model, ranked, objective)
+    if status is None:
+        best, fb = ranked[0]
+        figure = show(fb[objective], stats.METRICS[objective][1])
+        print(f"\nDeploy: nothing — keep glibc as it is. {model.label(best)} is best on the point estimate, but this "
+              f"run cannot tell it from plain glibc ({model.names[objective]} {figure}); more rounds "
+              "(`pyalloc run --rounds auto`) or a quieter machine can decide.")
+    else:
+        deploy_lines(run, model, ranked[0][0], workloads, objective, status, args)
     note = pymalloc_note(model, workloads, objective)
     if note:
         print("\n" + note)

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from . import native, trace
+from . import native, program, trace, tryplan
 from .errors import UsageError
 
 
@@ -26,14 +26,6 @@ def register(sub):
                         "the trace (the program runs 2N times; default 0: it runs once)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     p.set_defaults(func=run)
-
-
-def _signal_name(text):
-    name = text.upper()
-    name = name if name.startswith("SIG") else "SIG" + name
-    if name not in signal.Signals.__members__ or name in ("SIGKILL", "SIGSTOP", "SIGINT", "SIGTERM"):
-        raise UsageError(f"--mark-signal {text}: not a signal a mark can use (e.g. USR1, USR2)")
-    return name[3:]
 
 
 def _count(text):
@@ -61,7 +53,7 @@ def _out_path(out):
 def _env(recorded, out, mark_signal):
     env = dict(os.environ)
     env.pop("PAB_TRACE_OUT", None)
-    paths = [trace.pysite_dir()] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    paths = [program.PYSITE] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(paths)
     if mark_signal:
         env["PAB_MARK_SIGNAL"] = mark_signal
@@ -141,11 +133,10 @@ def _python_advice(cmd):
 
 
 def run(args):
-    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
-    if not cmd:
-        raise UsageError("give the command to record after --, e.g. pyalloc record -- python3 app.py")
+    cmd = tryplan.command(args.cmd, "record")
     n = _count(args.overhead)
-    mark_signal = _signal_name(args.mark_signal) if args.mark_signal else None
+    sig = tryplan.mark_signal(args.mark_signal)  # one rule for which signals can be marks, try's
+    mark_signal = sig[1] if sig else None
     trace.recorder_path()
     out = _out_path(args.out)
     _python_advice(cmd)

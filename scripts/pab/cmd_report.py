@@ -1,13 +1,13 @@
-# `pyalloc report [RUN]`: RUN/report.md with PNG charts in RUN/charts/ and a one-screen summary on stdout:
-# per workload time and memory normalised to glibc with 95 % intervals, a summary of geometric means, every failure.
+# `pyalloc report [RUN]`: RUN/report.md with PNG charts in RUN/charts/, RUN/summary.csv and a one-screen summary on
+# stdout: per workload time and memory normalised to glibc with 95 % intervals and verdicts, geometric means, failures.
 import csv
 import os
 from collections import OrderedDict, defaultdict
 
-from . import evidence, report_sweep, runs, stats
+from . import evidence, paired, report_sweep, rundir, runs, stats, summary as summary_csv, timing
 from .errors import UsageError
 
-RATIO_METRICS = ("time", "peak", "after_free", "after_release")
+RATIO_METRICS = ("time", "cold", "peak", "after_free", "after_release")
 
 
 def register(sub):
@@ -34,8 +34,8 @@ def case_stats(run, workload, params):
             s[m] = stats.median(xs) / div if xs else None
             s[m + "_cv"] = stats.cv(xs)
             if m in RATIO_METRICS:
-                base = run.values(runs.BASELINE, workload, params, col)
-                s[m + "_ratio"] = stats.ratio([(xs, base)]) if xs and base else (None, None, None)
+                s[m + "_ratio"] = paired.case_ratio(run, c, workload, params, col)
+                s[m + "_verdict"] = paired.verdict(s[m + "_ratio"], stats.METRICS[m][1])
         ov = run.values(c, workload, params, "overhead_ratio")
         s["overhead"] = stats.median(ov) if ov else None
         out[c] = s
@@ -55,11 +55,13 @@ def summary(run, selected):
             col = stats.METRICS[m][0]
             pairs, weights = [], []
             for w, p in selected:
-                xs, base = run.values(c, w, p, col), run.values(runs.BASELINE, w, p, col)
-                if xs and base:
+                xs = paired.by_round(run.cases.get((c, w, p), []), col)
+                base = paired.by_round(run.cases.get((runs.BASELINE, w, p), []), col)
+                if paired.log_ratios(xs, base):
                     pairs.append((xs, base))
                     weights.append(1.0 / per_workload[w])
-            s[m] = stats.ratio(pairs, weights) if pairs else (None, None, None)
+            s[m] = paired.ratio(pairs, weights, level=paired.confidence(run.meta)) if pairs else (None, None, None)
+            s[m + "_verdict"] = paired.verdict(s[m], stats.METRICS[m][1])
             if m == "time":
                 s["cases"] = len(pairs)
         for m in ("time", "after_free"):
@@ -81,6 +83,13 @@ def fmt_ratio(r, config=None):
     if lo is None:
         return f"{point:.3f}"
     return f"{point:.3f} [{lo:.3f}–{hi:.3f}]"
+
+
+def fmt_judged(s, m, config):
+    """A ratio with its interval and what it allows one to say: `0.912 [0.890–0.934] faster`."""
+    text = fmt_ratio(s[m + "_ratio"] if m + "_ratio" in s else s[m], config)
+    v = s.get(m + "_verdict")
+    return text if config == runs.BASELINE or v in (None, "n/a", paired.NO_INTERVAL) else f"{text} {v}"
 
 
 def fmt_num(v, digits=2):
@@ -116,13 +125,19 @@ def header_lines(run):
 
 
 HOW_TO_READ = (
-    "**How to read this.** Every figure is the median over rounds (one fresh process per round). A ratio is that "
-    "median divided by glibc's median on the same case: below 1.0 is faster or smaller than glibc. Brackets hold a "
-    f"95 % percentile-bootstrap interval ({stats.N_RESAMPLES} resamples, each configuration's rounds resampled "
-    "independently); a single round gives no interval. Geometric means weigh every workload equally (its parameter "
-    f"sets share its weight). CV = standard deviation / mean over rounds; ⚠ marks CV above {100 * stats.CV_WARN:.0f} %: "
-    "rounds disagree too much to trust that figure. Memory is RSS of one instrumented cycle: peak (VmHWM), after the "
-    "workload freed, after an explicit release call; `retained` = after free. Overhead = (peak − base) / live peak bytes. "
+    "**How to read this.** Every figure is the median over rounds (one fresh process per round). A ratio compares a "
+    "configuration with glibc round by round — in each round a case's configurations ran back to back — as the "
+    "geometric mean of the per-round ratios: below 1.0 is faster or smaller than glibc. Brackets hold its 95 % "
+    "interval (a t interval over rounds of the log ratio; computed at "
+    f"{100 * paired.ADAPTIVE_CONFIDENCE:.0f} % in a `--rounds auto` run, whose stopping when narrow would otherwise "
+    "make it cover less); a single round gives no interval. The word after it says "
+    "what the interval allows: `faster`/`slower` (`smaller`/`larger`) when it excludes 1.0, `same` when it holds 1.0 "
+    f"and lies within ±{100 * paired.MARGIN:.0f} %, `too noisy` when it is wider than that: more rounds "
+    "(`--rounds auto`) or a quieter machine can decide it. Geometric means weigh every workload equally (its parameter "
+    f"sets share its weight). CV = standard deviation / mean over rounds; ⚠ marks CV above {100 * stats.CV_WARN:.0f} %. "
+    "Time is the median of a process's timed cycles (steady state); `cold` is its first, instrumented cycle. Memory "
+    "is RSS of that instrumented cycle: peak (VmHWM), after the workload freed, after an explicit release call; "
+    "`retained` = after free. Overhead = (peak − base) / live peak bytes. summary.csv holds these tables' numbers. "
     "The time of a C-model or replay case is the allocator's alone (its calls, nothing else a program does); a "
     "CPython twin's (`runtime=cpython`) or a `try` run's is a program's."
 )
@@ -133,22 +148,23 @@ def summary_table(summ):
              "peak vs glibc | cases | worst time CV | worst retained CV |", "|---|---|---|---|---|---|---|---|"]
     for c, s in summ.items():
         cvs = [f"{fmt_cv(s[m][0])} ({s[m][1]})" if s[m] else "n/a" for m in ("time_cv", "after_free_cv")]
-        lines.append(f"| {c} | {fmt_ratio(s['time'], c)} | {fmt_ratio(s['after_free'], c)} "
-                     f"| {fmt_ratio(s['after_release'], c)} | {fmt_ratio(s['peak'], c)} | {s['cases']}/{s['total']} | {cvs[0]} | {cvs[1]} |")
+        lines.append(f"| {c} | {fmt_judged(s, 'time', c)} | {fmt_judged(s, 'after_free', c)} "
+                     f"| {fmt_judged(s, 'after_release', c)} | {fmt_judged(s, 'peak', c)} | {s['cases']}/{s['total']} "
+                     f"| {cvs[0]} | {cvs[1]} |")
     return lines
 
 
 def case_tables(cs):
     idle = any(s.get("after_idle") is not None for s in cs.values())  # the column only where idle_ms > 0
-    t = ["| configuration | rounds | time (ms) | time vs glibc [95 % CI] | time CV | peak (MiB) | after free (MiB) "
-         + ("| after idle (MiB) " if idle else "") +
+    t = ["| configuration | rounds | time (ms) | time vs glibc [95 % CI] | time CV | cold (ms) | peak (MiB) "
+         "| after free (MiB) " + ("| after idle (MiB) " if idle else "") +
          "| after release (MiB) | retained vs glibc [95 % CI] | retained CV | overhead | release (µs) |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if idle else "")]
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if idle else "")]
     for c, s in cs.items():
-        t.append(f"| {c} | {s['n']} | {fmt_num(s['time'], 3)} | {fmt_ratio(s['time_ratio'], c)} | {fmt_cv(s['time_cv'])} "
-                 f"| {fmt_num(s['peak'], 1)} | {fmt_num(s['after_free'], 1)} "
+        t.append(f"| {c} | {s['n']} | {fmt_num(s['time'], 3)} | {fmt_judged(s, 'time', c)} | {fmt_cv(s['time_cv'])} "
+                 f"| {fmt_num(s['cold'], 3)} | {fmt_num(s['peak'], 1)} | {fmt_num(s['after_free'], 1)} "
                  + (f"| {fmt_num(s['after_idle'], 1)} " if idle else "") + f"| {fmt_num(s['after_release'], 1)} "
-                 f"| {fmt_ratio(s['after_free_ratio'], c)} | {fmt_cv(s['after_free_cv'])} | {fmt_num(s['overhead'])} "
+                 f"| {fmt_judged(s, 'after_free', c)} | {fmt_cv(s['after_free_cv'])} | {fmt_num(s['overhead'])} "
                  f"| {fmt_num(s['release'], 1)} |")
     return t
 
@@ -209,7 +225,7 @@ def draw(run, per_case, chart_dir):
         label = {p: runs.short_params(p, plist) for p in plist}
         configs = [c for c in run.configs if any(c in per_case[(w, p)] for p in plist)]
         groups = [label[p] for p in plist]
-        name = _safe(f"{run.host}-{w}" if run.host else w)
+        name = rundir.file_name(run.host, w)
         tv = {(label[p], c): s["time_ratio"] for p in plist for c, s in per_case[(w, p)].items()}
         charts.time_chart(os.path.join(chart_dir, f"{name}-time.png"), w, groups, configs, colour, tv)
         made[w].append(("time", f"charts/{name}-time.png"))
@@ -227,10 +243,6 @@ def draw(run, per_case, chart_dir):
     return made
 
 
-def _safe(name):
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
-
-
 # --- the command
 
 def main(args):
@@ -241,19 +253,20 @@ def main(args):
         f"This run holds the rows of {len(views)} hosts ({', '.join(whole.hosts)}): each has its part below, every "
         f"ratio taken against glibc on the same host. `pyalloc compare {whole.dir} --hosts A,B` sets two against "
         "each other.", ""]
-    md += [line for k, (lines, _, _) in enumerate(parts) for line in ([""] if k else []) + lines]
+    md += [line for k, (lines, *_) in enumerate(parts) for line in ([""] if k else []) + lines]
     path = os.path.join(whole.dir, "report.md")
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write("\n".join(md) + "\n")
     os.replace(tmp, path)
-    for run, (_, summ, made) in zip(views, parts):
-        print_summary(run, summ, path, made)
+    summary_csv.write(os.path.join(whole.dir, "summary.csv"), [(run, pc, summ) for run, (_, summ, _, pc) in zip(views, parts)])
+    for run, (_, summ, made, per_case) in zip(views, parts):
+        print_summary(run, summ, path, made, per_case)
     return 0
 
 
 def section(run, args):
-    """The report of one run (or of one host's rows): (Markdown lines, summary, charts made)."""
+    """The report of one run (or of one host's rows): (Markdown lines, summary, charts made, per-case figures)."""
     if runs.BASELINE not in run.configs and not run.meta.get("sweeps"):
         raise UsageError(f"{run.dir}: no `{runs.BASELINE}` rows, so nothing to normalise to (run it with --configs glibc,...)")
     selected = [(w, p) for w in run.workloads for p in run.params_of(w)]
@@ -264,6 +277,7 @@ def section(run, args):
     md += [f"| {k} | {v} |" for k, v in header_lines(run)]
     md += ["", HOW_TO_READ, "", "## Summary (geometric mean over workloads, relative to glibc)", ""]
     md += summary_table(summ)
+    md += ["", "## Timing: protocol, rounds and noise", ""] + timing.lines(run, per_case)
     md += ["", f"## Failures, skips and timeouts ({len(run.failures)} rows)", ""] + failure_lines(run)
     for w in run.workloads:
         md += ["", f"## {w}", ""]
@@ -276,25 +290,28 @@ def section(run, args):
                 md += [f"Evidence: {evidence.replay_line(run, runs.BASELINE, p)}.", ""]
             md += case_tables(per_case[(w, p)]) if per_case[(w, p)] else ["No configuration ran this case (see Failures)."]
     md += report_sweep.section(run, None if args.no_charts else os.path.join(run.dir, "charts"))
-    return md, summ, made
+    return md, summ, made, per_case
 
 
-def print_summary(run, summ, path, made):
+def print_summary(run, summ, path, made, per_case):
     f = run.facts()
     print(f"run {run.name}: {f.get('host')}, kernel {f.get('kernel')}, THP {f.get('thp')}, glibc {f.get('glibc_version')}, "
           f"preset {f.get('preset')}, {f.get('rounds')} rounds, seed {f.get('seed')}")
     print("geometric mean over workloads relative to glibc (95 % CI); ! = CV over rounds above "
           f"{100 * stats.CV_WARN:.0f} %")
     w = max(len(c) for c in list(summ) + ["configuration"])
-    print(f"  {'configuration':<{w}}  {'time':<22} {'retained':<22} {'after release':<22} {'peak':<22} cases")
+    print(f"  {'configuration':<{w}}  {'time':<32} {'retained':<32} {'after release':<32} {'peak':<32} cases")
     for c, s in summ.items():
-        cols = [fmt_ratio(s[m], c) + (" !" if m + "_cv" in s and s[m + "_cv"] and s[m + "_cv"][0] > stats.CV_WARN else "")
+        cols = [fmt_judged(s, m, c) + (" !" if m + "_cv" in s and s[m + "_cv"] and s[m + "_cv"][0] > stats.CV_WARN else "")
                 for m in ("time", "after_free", "after_release", "peak")]
-        print(f"  {c:<{w}}  " + " ".join(f"{x:<22}" for x in cols) + f" {s['cases']}/{s['total']}")
+        print(f"  {c:<{w}}  " + " ".join(f"{x:<32}" for x in cols) + f" {s['cases']}/{s['total']}")
     if run.failures:
         kinds = OrderedDict()
         for r in run.failures:
             kinds[r["status"]] = kinds.get(r["status"], 0) + 1
         print("not ok: " + ", ".join(f"{n} {k}" for k, n in kinds.items()) + " (listed in the report)")
+    noisy = sum(1 for cs in per_case.values() for c, x in cs.items() if x.get("time_verdict") == paired.NOISY)
+    if noisy:
+        print(f"{noisy} time figure(s) too noisy to decide (listed in the report's Timing section)")
     n = sum(len(v) for v in made.values())
     print(f"report: {path}" + (f" ({n} charts in {os.path.join(run.dir, 'charts')})" if n else ""))

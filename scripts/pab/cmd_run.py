@@ -1,60 +1,27 @@
-# `pyalloc run`: the matrix (docs/design.md §5/§6/§8) — every (configuration, case) pair once per round, shuffled per
-# round with the recorded seed, one fresh process each; rows go to <out>/<run-id>/results.csv as each case finishes.
+# `pyalloc run`: the matrix (docs/design.md §5/§6/§8/§12) — every (configuration, case) pair once per round, cases in
+# shuffled order and a case's configurations back to back, one fresh process each; rounds fixed or adaptive (adaptive.py);
+# rows go to <out>/<run-id>/results.csv as each case finishes.
 # The plan is planning.py's, the directory rundir.py's, the safe execution execute.py's; this file joins them.
-import csv
 import os
 import sys
 import shutil
 import tempfile
-from dataclasses import asdict
-from datetime import datetime, timezone
+import time
 
-from . import binary, configs, cpython, execute, machine, planning, runner, rundir, shard
-
-TIMELINE_COLUMNS = ("run_id", "round", "config", "workload", "params", "t_ns", "rss_bytes", "event")
+from . import adaptive, binary, cpython, execute, machine, noise, planning, protocol, runner, rundir, shard
+from .units import format_duration
 
 
 def register(sub):
     p = sub.add_parser("run", help="run the matrix: configurations x cases x rounds, one process each",
                        description="Run every (configuration, case) pair once per round, each in a fresh process, "
                        "and write <out>/<run-id>/results.csv, meta.json and <out>/latest.")
-    p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
-    configs.add_options(p)
-    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
-                   help="one configuration per value, derived from each --configs configuration the key applies to "
-                        "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
-                        "or ALLOCATOR.OPTION (jemalloc.dirty_decay_ms, mimalloc.decommit_delay)")
-    p.add_argument("--workloads", help="comma-separated workloads (default: every workload in the preset)")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
-    p.add_argument("--rounds", type=int, help="rounds (fresh processes per pair); default from the preset")
-    p.add_argument("--seed", type=int, help="shuffle and workload seed (default: random, recorded)")
-    p.add_argument("--timeout", help="per-case timeout, seconds or with s/m/h (default from the preset)")
-    p.add_argument("--min-time", help="seconds of timed cycles a case aims at (default from the preset)")
+    planning.add_options(p)
+    p.add_argument("--no-noise-check", action="store_true", help="skip the short check of the machine before the run")
     p.add_argument("--timeline", action="store_true", help="record RSS over the instrumented cycle into timeline.csv")
     p.add_argument("--out", help="results directory (default: <repo>/results)")
-    p.add_argument("--runtime", choices=("c", "cpython", "both"), default="c",
-                   help="c: the C model (default); cpython: the same workloads in /usr/bin/python3, with "
-                   "PYTHONMALLOC=malloc and with pymalloc; both: the two side by side (for `pyalloc fidelity`)")
     shard.add_arguments(p)
     p.set_defaults(func=main)
-
-
-def protocol(settings):
-    """The timing protocol every process of the run follows (docs/design.md §12)."""
-    return {"cycles": settings["cycles"], "warmup": settings["warmup"]}
-
-
-def params_of(p, case):
-    """The CSV params cell of a planned case (C or CPython)."""
-    return cpython.full_params(case) if cpython.is_cpython(case) else planning.full_params(case, p["workloads"])
-
-
-def plan_identity(p):
-    """The plan's identity (shard.identity): what makes runs slices of one plan."""
-    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
-    cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
-    return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol(p["settings"]))
 
 
 def meta(p, run_id, facts):
@@ -62,28 +29,16 @@ def meta(p, run_id, facts):
     m.update({
         "preset": {"name": p["preset"].name, "path": p["preset"].path, "settings": p["preset"].settings},
         "rounds": p["settings"]["rounds"], "seed": p["seed"], "min_time": p["settings"]["min_time"],
-        "protocol": protocol(p["settings"]), "timeout": p["settings"]["timeout"], "binary": p["exe"],
-        "configs": [dict(asdict(c), resolved_library=p["libs"][c.name][0], library_error=p["libs"][c.name][1])
-                    for c in p["configs"]],
+        "protocol": protocol.meta(p["settings"], p["protocols"], p["cases"]), "timeout": p["settings"]["timeout"],
+        "binary": p["exe"],
+        "configs": rundir.configs_meta(p["configs"], p["libs"]),
         "cases": [{"workload": c.workload, "params": c.params} for c in p["cases"]],
-        "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"],
+        "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"]
+        if p["settings"]["rounds"] != "auto" else None,
     })
     if p.get("sweeps"):
         m["sweeps"] = p["sweeps"]
     return m
-
-
-def append_timeline(path, src, head):
-    if not os.path.exists(src):
-        return
-    new = not os.path.exists(path)
-    with open(src, newline="") as f, open(path, "a", newline="") as out:
-        w = csv.writer(out)
-        if new:
-            w.writerow(TIMELINE_COLUMNS)
-        for r in csv.DictReader(f):
-            w.writerow(head + [r.get("t_ns", ""), r.get("rss_bytes", ""), r.get("event", "")])
-    os.remove(src)
 
 
 def one_case(p, run_id, facts, tmp, timeline):
@@ -93,23 +48,15 @@ def one_case(p, run_id, facts, tmp, timeline):
     def run_one(i, job):
         lib, lib_err = p["libs"][job.config.name]
         out_json = os.path.join(tmp, f"{i}.json")
-        py = cpython.is_cpython(job.case)
         if lib_err:
             fields = runner.outcome("failed", lib_err)
-        elif py:  # no timeline: a sampler thread would fight the GIL
-            argv, env = cpython.command(job.case, job.config, p["seed"], protocol(s), out_json,
-                                        configs.child_env(job.config, lib))
-            fields = runner.run(argv, env, s["timeout"], out_json)
         else:
             tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
-            argv = runner.command(p["exe"], job, p["seed"], protocol(s), out_json, tl)
-            fields = runner.run(argv, configs.child_env(job.config, lib), s["timeout"], out_json)
-        params = params_of(p, job.case)
-        row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
-                   timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=p["preset"].name,
-                   config=job.config.name, allocator=job.config.allocator, allocator_lib=lib, verified=0,
-                   release_policy=job.config.release, env=job.config.env_text, workload=job.case.workload,
-                   params=params)
+            argv, env = runner.job_command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), lib,
+                                           out_json, tl)
+            fields = runner.run(argv, env, s["timeout"], out_json)
+        params = planning.params_of(p, job.case)
+        row = execute.row_head(facts, run_id, job, p["seed"], p["preset"].name, lib, params)
         row.update(fields)
         return row
     return run_one
@@ -120,35 +67,79 @@ def merge_timeline(tmp, run_dir, run_id):
     def after_row(i, job, row):
         if not cpython.is_cpython(job.case):
             head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
-            append_timeline(os.path.join(run_dir, "timeline.csv"), os.path.join(tmp, f"{i}.timeline.csv"), head)
+            rundir.append_timeline(run_dir, os.path.join(tmp, f"{i}.timeline.csv"), head)
     return after_row
+
+
+def protocols(p):
+    """Each case's timing protocol: the preset's fixed cycles, or calibrated now (cycles=auto)."""
+    if p["settings"]["cycles"] != "auto":
+        return protocol.fixed(p["settings"], p["cases"])
+    tmp = tempfile.mkdtemp(prefix="pab-calibrate-")
+    try:
+        return protocol.calibrate(p, os.path.join(tmp, "calibrate.json"))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def prepare(args, p, run_dir):
+    """What comes before the first case, once the run directory exists: the noise check, the protocol.  Interrupted
+    here, the run leaves nothing behind."""
+    try:
+        checked = None if args.no_noise_check else noise.check()
+        p["protocols"] = protocols(p)
+        return checked
+    except BaseException:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 def main(args):
     sh, label = shard.parse(args.shard, args.seed), shard.host_label(args.host_label)
     p = planning.plan(args)
     facts = shard.facts(machine.facts(), label)
-    plan = plan_identity(p)
-    jobs = shard.take(planning.schedule([(c, k) for c in p["configs"] for k in p["cases"]], p["settings"]["rounds"],
-                                        p["seed"]), p["cases"], sh)
+    plan = planning.identity(p)
+    s, pairs = p["settings"], [(c, k) for c in p["configs"] for k in p["cases"]]
+    jobs = None if s["rounds"] == "auto" else shard.take(planning.schedule(pairs, s["rounds"], p["seed"]), p["cases"], sh)
+    p["cases"] = shard.cases_of(p["cases"], sh)  # from here on, the cases of this slice
     out = os.path.abspath(args.out or os.path.join(binary.REPO, "results"))
     run_id, run_dir = rundir.make(out)
+    checked = prepare(args, p, run_dir)
     rundir.point_latest(out, run_id)
     m = meta(p, run_id, facts)
     m["timeline"] = bool(args.timeline)
-    m.update(shard.meta(sh, plan, label, len(jobs)))
+    m["noise_check"] = checked
+    m.update(shard.meta(sh, plan, label, None if jobs is None else len(jobs)))
     rundir.write_json(os.path.join(run_dir, "meta.json"), m)
-    print(f"run {run_id}: {len(p['configs'])} configurations x {len(shard.cases_of(p['cases'], sh))} cases x "
-          f"{p['settings']['rounds']} rounds = {m['processes']} processes, seed {p['seed']}, into {run_dir}",
-          file=sys.stderr)
-    shard.announce(sh, plan, jobs)
+    rounds = (f"auto rounds (until every time ratio is within ±{100 * s['target_ci']:g} %, budget "
+              f"{format_duration(s['budget'])})" if jobs is None else f"{s['rounds']} rounds = {m['processes']} processes")
+    print(f"run {run_id}: {len(p['configs'])} configurations x {len(p['cases'])} cases x {rounds}, "
+          f"seed {p['seed']}, into {run_dir}", file=sys.stderr)
+    shard.announce(sh, plan, jobs or [])
 
     def body():
         tmp = tempfile.mkdtemp(prefix="pab-run-")
         try:
             after = merge_timeline(tmp, run_dir, run_id) if args.timeline else None
-            return execute.run_jobs(jobs, shard.stamp(one_case(p, run_id, facts, tmp, args.timeline), sh), run_dir,
-                                    lambda j: (j.config.name, j.case.label()), after)
+            run_one = shard.stamp(one_case(p, run_id, facts, tmp, args.timeline), sh)
+
+            def describe(j):
+                return j.config.name, j.case.label()
+            if jobs is not None:
+                return execute.run_jobs(jobs, run_one, run_dir, describe, after)
+            auto = adaptive.Adaptive(p, s["target_ci"], s["budget"])
+
+            def timed_one(i, job):
+                started = time.monotonic()
+                row = run_one(i, job)
+                auto.record(job, row, time.monotonic() - started)
+                return row
+            try:
+                return auto.run(lambda round_jobs: execute.run_jobs(round_jobs, timed_one, run_dir, describe, after))
+            finally:
+                m["adaptive"] = auto.meta()
+                m["rounds"] = max(auto.rounds.values(), default=0)
+                m["processes"] = len(p["configs"]) * sum(auto.rounds.values())
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return execute.guarded(run_dir, m, body)

@@ -7,9 +7,9 @@ import shutil
 import sys
 import tempfile
 from dataclasses import asdict
-from datetime import datetime, timezone
 
-from . import binary, cmd_run, configs, execute, machine, planning, program, rundir, runner, runs, sweep, tryplan, tryresults
+from . import (binary, configs, execute, machine, planning, program, rundir, runner, runs, shard, sweep,
+               tryplan, tryresults)
 from .errors import UsageError
 from .presets import Case
 from .units import format_duration, parse_duration
@@ -38,6 +38,7 @@ def register(sub):
                                      f"{MIN_TIMEOUT:g} s; the warm-up itself has none unless given)")
     p.add_argument("--timeline", action="store_true", help="sample RSS every 5 ms into timeline.csv")
     p.add_argument("--out", help="results directory (default: <repo>/results)")
+    shard.add_arguments(p)  # --shard I/N (whole layers of the program) and --host-label, as for run
     p.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
     p.set_defaults(func=main)
 
@@ -110,8 +111,7 @@ def meta(p, run_id, facts, timeline):
                 "layers": {"pymalloc": {}, "malloc": {"PYTHONMALLOC": "malloc"}},
                 **({"PAB_MARK_SIGNAL": p["sig"][1]} if p["sig"] else {})},
         "probe": program.probe_path(),
-        "configs": [dict(asdict(c), resolved_library=p["libs"][c.name][0], library_error=p["libs"][c.name][1])
-                    for c in p["configs"]],
+        "configs": rundir.configs_meta(p["configs"], p["libs"]),
         "skipped_configs": [{"name": c.name, "reason": why} for c, why in p["dropped"]],
         "processes": len(p["configs"]) * len(p["layers"]) * p["rounds"],
     })
@@ -135,10 +135,7 @@ def one_run(p, run_id, facts, tmp, timeline, announce_pid):
             env = program.environment(cfg, lib, layer, pv, p["base"])
             res = program.run(p["argv"], env, p["timeout"], tmp, announce_pid)
             fields = program.fields(res, cfg.allocator, p["point"], p["timeout"], p["argv"], env)
-        row = dict(facts, run_id=run_id, round=job.round, seed=p["seed"],
-                   timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset="try",
-                   config=cfg.name, allocator=cfg.allocator, allocator_lib=lib, verified=0, release_policy=cfg.release,
-                   env=cfg.env_text, workload="program", params=planning.params_cell([], job.case.params))
+        row = execute.row_head(facts, run_id, job, p["seed"], "try", lib, planning.params_cell([], job.case.params))
         row.update(fields)
         return row
     return run_one
@@ -149,28 +146,41 @@ def label(job):
     return job.config.name, f"program/layer={layer}" if layer else "program"
 
 
+def plan_identity(p, cases):
+    """What makes two try runs slices of one plan (shard.identity): the program is in every case's `cmd`."""
+    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
+    return shard.identity(p["seed"], p["rounds"], cfgs, [{"workload": c.workload, "params": c.params} for c in cases],
+                          {"measuring_point": list(p["point"])})
+
+
 def main(args):
+    sh, host = shard.parse(args.shard, args.seed), shard.host_label(args.host_label)
     p = plan(args)
-    facts = machine.facts()
+    facts = shard.facts(machine.facts(), host)
+    cases = [case(p, x) for x in p["layers"]]
+    plan_id = plan_identity(p, cases)
+    jobs = shard.take(planning.schedule([(c, k) for c in p["configs"] for k in cases], p["rounds"], p["seed"]),
+                      cases, sh)
     out = os.path.abspath(args.out or os.path.join(binary.REPO, "results"))
     run_id, run_dir = rundir.make(out)
     rundir.point_latest(out, run_id)
     m = meta(p, run_id, facts, bool(args.timeline))
+    m.update(shard.meta(sh, plan_id, host, len(jobs)))
     rundir.write_json(os.path.join(run_dir, "meta.json"), m)
-    print(f"try {run_id}: {len(p['configs'])} configurations x {len(p['layers'])} layers x {p['rounds']} rounds = "
-          f"{m['processes']} processes, seed {p['seed']}, timeout {format_duration(p['timeout'])} each, into "
-          f"{run_dir}", file=sys.stderr)
-    jobs = planning.schedule([(c, case(p, x)) for c in p["configs"] for x in p["layers"]], p["rounds"], p["seed"])
+    print(f"try {run_id}: {len(p['configs'])} configurations x {len(shard.cases_of(cases, sh))} layers x "
+          f"{p['rounds']} rounds = {m['processes']} processes, seed {p['seed']}, timeout "
+          f"{format_duration(p['timeout'])} each, into {run_dir}", file=sys.stderr)
+    shard.announce(sh, plan_id, jobs)
 
     def after_row(i, job, row):
         head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
-        cmd_run.append_timeline(os.path.join(run_dir, "timeline.csv"), os.path.join(tmp, f"{i}.timeline.csv"), head)
+        rundir.append_timeline(run_dir, os.path.join(tmp, f"{i}.timeline.csv"), head)
 
     tmp = tempfile.mkdtemp(prefix="pab-try-")
 
     def body():
-        return execute.run_jobs(jobs, one_run(p, run_id, facts, tmp, args.timeline, announce(p["sig"])), run_dir,
-                                label, after_row if args.timeline else None)
+        return execute.run_jobs(jobs, shard.stamp(one_run(p, run_id, facts, tmp, args.timeline, announce(p["sig"])), sh),
+                                run_dir, label, after_row if args.timeline else None)
     try:
         status = execute.guarded(run_dir, m, body)
     finally:

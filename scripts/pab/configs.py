@@ -126,18 +126,15 @@ def resolve(config):
     return lib
 
 
-_STRIP = ("LD_PRELOAD", "MALLOC_", "MIMALLOC_", "TCMALLOC_", "JE_MALLOC_CONF", "_RJEM_MALLOC_CONF", "GLIBC_TUNABLES",
-          "TBB_MALLOC_")
-
-
 def allocator_knob(name):
-    """Whether an environment variable is one child_env strips: LD_PRELOAD or an allocator's knob."""
-    return name.startswith(_STRIP)
+    """Whether an environment variable is one child_env strips: LD_PRELOAD or a variable some allocator's adapter
+    reads (its knob_env, allocators/<name>.c)."""
+    return name == "LD_PRELOAD" or native.knob_owner(name) is not None
 
 
 def child_env(config, lib, base=None):
     """The environment of a case: the caller's, without inherited allocator knobs, plus the config's."""
-    env = {k: v for k, v in (os.environ if base is None else base).items() if not k.startswith(_STRIP)}
+    env = {k: v for k, v in (os.environ if base is None else base).items() if not allocator_knob(k)}
     env.update(config.env)
     if lib:
         env["LD_PRELOAD"] = lib

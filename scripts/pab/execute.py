@@ -7,6 +7,7 @@ import sys
 import time
 from collections import Counter
 from contextlib import contextmanager
+from datetime import datetime, timezone
 
 from . import rundir, schema
 from .errors import UsageError
@@ -17,7 +18,7 @@ class Terminated(BaseException):
     pass
 
 
-def _on_term(signum, frame):
+def on_term(signum, frame):
     raise Terminated(signum)
 
 
@@ -29,6 +30,15 @@ def rows_whole():
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def row_head(facts, run_id, job, seed, preset, lib, params):
+    """The columns of a job's row that the plan knows before its process runs (the process adds what it measured)."""
+    cfg = job.config
+    return dict(facts, run_id=run_id, round=job.round, seed=seed,
+                timestamp=datetime.now(timezone.utc).isoformat(timespec="seconds"), preset=preset, config=cfg.name,
+                allocator=cfg.allocator, allocator_lib=lib, verified=0, release_policy=cfg.release, env=cfg.env_text,
+                workload=job.case.workload, params=params)
 
 
 def progress(i, n, name, cw, label, row, took, elapsed):
@@ -65,7 +75,7 @@ def guarded(run_dir, meta, body):
     """Runs body() -> Counter of statuses; Ctrl-C or SIGTERM/SIGHUP end it cleanly.  Finishes meta.json either way
     and returns the exit status (0, or 128 + the signal)."""
     meta_path = os.path.join(run_dir, "meta.json")
-    previous = {s: signal.signal(s, _on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     status, counts = 0, Counter()
     try:
         counts = body()

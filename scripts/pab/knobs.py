@@ -21,8 +21,3 @@ def parse(tuning):
         if m:
             out[m["key"]] = {"applied": m["applied"], "asked": m["asked"], "note": m["note"]}
     return out
-
-
-def unproven(entry):
-    """True when the allocator could not read this knob back (the value shown is the one asked)."""
-    return bool(entry["note"]) and entry["note"].startswith("not ")

@@ -28,7 +28,7 @@ def _cpu_model():
     return m.group(1).strip() if m else platform.processor() or platform.machine()
 
 
-def _thp():
+def thp():
     m = re.search(r"\[(\w+)\]", _read("/sys/kernel/mm/transparent_hugepage/enabled"))
     return m.group(1) if m else "unknown"
 
@@ -56,7 +56,7 @@ def facts():
         "cores": os.cpu_count() or 1,
         "mem_total_bytes": meminfo("MemTotal"),
         "kernel": platform.release(),
-        "thp": _thp(),
+        "thp": thp(),
         "glibc_version": _glibc(),
         "git_rev": _git_rev(),
     }

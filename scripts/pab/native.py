@@ -20,7 +20,10 @@ def lib():
     p = path()
     if not os.path.exists(p):
         raise UsageError(f"libpab.so is not built ({p} is missing): run `make build` first")
-    lp = ctypes.CDLL(p)
+    try:
+        lp = ctypes.CDLL(p)
+    except OSError as e:  # damaged, another architecture, a missing dependency: one line, as every bad library
+        raise UsageError(f"{p} will not load ({e}): rebuild with `make build`")
     sig = {  # name: (restype, argtypes)
         "pab_ffi_allocators": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_size_t)),
         "pab_ffi_identify": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t)),
@@ -57,6 +60,8 @@ def allocators():
     """[{"name", "unique", "soname", "release_text", "release_py", "knob_env", "option"}] in registry order (`other`
     last); option = {"var", "prefix", "kv", "sep"}: how `--sweep ALLOCATOR.OPTION` sets an option (allocators/)."""
     rc, text = _text(lib().pab_ffi_allocators)
+    if rc:
+        raise UsageError("libpab.so's allocator list does not fit its buffer")
     return json.loads(text)
 
 

@@ -3,24 +3,51 @@
 import random
 import sys
 
-from . import binary, configs, cpython, machine, paramspec, presets, runner, sweep, trace
+from . import binary, configs, cpython, machine, paramspec, presets, protocol, runner, shard, sweep, trace
 from .errors import UsageError
 from .presets import Case
-from .units import format_size, parse_duration, split_list
+from .units import format_size, pairs, split_list
 
 
-def overrides(items):
-    """--param KEY=VALUE items -> {key: value}; a key given twice with two values is refused."""
-    out = {}
-    for item in items:
-        k, sep, v = item.partition("=")
-        if not sep or not k.strip() or not v.strip():
-            raise UsageError(f"--param {item!r}: expected KEY=VALUE")
-        k, v = k.strip(), v.strip()
-        if out.get(k, v) != v:
-            raise UsageError(f"--param {k} is given twice, as {out[k]} and as {v}")
-        out[k] = v
-    return out
+def add_options(p):
+    """The options that define a run's plan, the same for `run` and `plan` (so plan shows the run's own hash)."""
+    p.add_argument("--preset", default="default", help="quick, default or full (bench/presets/NAME.preset), or a path")
+    configs.add_options(p)
+    p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
+                   help="one configuration per value, derived from each --configs configuration the key applies to "
+                        "(repeatable: their product, at most 64): KEY is an environment variable (MALLOC_ARENA_MAX) "
+                        "or ALLOCATOR.OPTION (jemalloc.dirty_decay_ms, mimalloc.decommit_delay)")
+    p.add_argument("--workloads", action="append", metavar="W[,W...]",
+                   help="workloads to run (repeatable, or comma-separated; default: every workload in the preset)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a parameter of the selected workloads that have it (repeatable; sizes take K/M/G)")
+    p.add_argument("--rounds", metavar="N|auto", help="rounds (fresh processes per pair), or auto: add rounds until "
+                   "every time ratio is within --target-ci or --budget is spent; default from the preset")
+    p.add_argument("--target-ci", metavar="PCT", help="--rounds auto: the half-width every time ratio's 95 %% "
+                   "interval must reach (default from the preset, e.g. 3%%)")
+    p.add_argument("--budget", metavar="DURATION", help="--rounds auto: no round starts that would end after this "
+                   "(seconds or with s/m/h; default from the preset)")
+    p.add_argument("--cycles", metavar="K|auto", help="timed cycles per process, or auto: calibrated per case so they "
+                   "last about --min-time (default from the preset)")
+    p.add_argument("--warmup", metavar="W", help="untimed cycles before the timed ones (default from the preset)")
+    p.add_argument("--seed", type=int, help="shuffle and workload seed (default: random, recorded)")
+    p.add_argument("--timeout", help="per-case timeout, seconds or with s/m/h (default from the preset)")
+    p.add_argument("--min-time", help="seconds of timed cycles a case aims at (default from the preset)")
+    p.add_argument("--runtime", choices=("c", "cpython", "both"), default="c",
+                   help="c: the C model (default); cpython: the same workloads in /usr/bin/python3, with "
+                   "PYTHONMALLOC=malloc and with pymalloc; both: the two side by side (for `pyalloc fidelity`)")
+
+
+def params_of(p, case):
+    """The CSV params cell of a planned case (C or CPython)."""
+    return cpython.full_params(case) if cpython.is_cpython(case) else full_params(case, p["workloads"])
+
+
+def identity(p):
+    """The plan's identity (shard.identity): what makes runs slices of one plan."""
+    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
+    cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
+    return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol.declared(p["settings"]))
 
 
 def select_cases(preset, workloads, wanted, overrides):
@@ -29,8 +56,8 @@ def select_cases(preset, workloads, wanted, overrides):
     for c in preset.cases:
         if c.workload not in workloads:
             raise UsageError(f"preset {preset.name}: unknown workload {c.workload!r} (known: {', '.join(workloads)})")
-    names = split_list(wanted, "--workloads") if wanted is not None else \
-        list(dict.fromkeys(c.workload for c in preset.cases))
+    names = list(dict.fromkeys(w for item in wanted for w in split_list(item, "--workloads"))) \
+        if wanted is not None else list(dict.fromkeys(c.workload for c in preset.cases))
     for w in names:
         if w not in workloads:
             raise UsageError(f"unknown workload {w!r} (known: {', '.join(workloads)})")
@@ -55,27 +82,36 @@ def full_params(case, workloads):
     return paramspec.cell(workloads[case.workload]["params"], case.params)
 
 
-def schedule(pairs, rounds, seed):
-    """Jobs for every round: each round is the list of (config, case) pairs shuffled with Random(f'{seed}:{round}')."""
+def schedule(pairs, rounds, seed, first=1):
+    """Jobs for rounds first..first+rounds-1 (docs/design.md §12): in each round the cases come in shuffled order and
+    all configurations of a case run back to back, in shuffled order, so that a configuration's time and the
+    baseline's in the same round were taken a few seconds apart (ratios are taken within a round).  Shuffles use
+    Random(f'{seed}:{round}'); cases in order of first appearance in pairs [(config, case)]."""
+    by_case = {}
+    for cfg, case in pairs:
+        by_case.setdefault(case.key(), (case, []))[1].append(cfg)
     jobs = []
-    for r in range(1, rounds + 1):
-        order = list(pairs)
-        random.Random(f"{seed}:{r}").shuffle(order)
-        jobs += [runner.Job(r, cfg, case) for cfg, case in order]
+    for r in range(first, first + rounds):
+        rng = random.Random(f"{seed}:{r}")
+        blocks = list(by_case.values())
+        rng.shuffle(blocks)
+        for case, cfgs in blocks:
+            order = list(cfgs)
+            rng.shuffle(order)
+            jobs += [runner.Job(r, cfg, case) for cfg in order]
     return jobs
 
 
 def settings(preset, args):
     """The preset's settings with the command line's overrides."""
     s = dict(preset.settings)
-    if args.rounds is not None:
-        if args.rounds < 1:
-            raise UsageError(f"--rounds {args.rounds}: must be at least 1")
-        s["rounds"] = args.rounds
-    if args.timeout:
-        s["timeout"] = parse_duration(args.timeout, "--timeout")
-    if args.min_time:
-        s["min_time"] = parse_duration(args.min_time, "--min-time")
+    for name in ("rounds", "cycles", "warmup", "target_ci", "budget", "timeout", "min_time"):
+        given = getattr(args, name, None)
+        if given is not None:
+            s[name] = presets.SETTINGS[name][0](given, "--" + name.replace("_", "-"))
+    for name in ("target_ci", "budget"):
+        if getattr(args, name, None) is not None and s["rounds"] != "auto":
+            raise UsageError(f"--{name.replace('_', '-')} applies to --rounds auto (this run has {s['rounds']} rounds)")
     return s
 
 
@@ -108,7 +144,7 @@ def plan(args):
     sweeps = sweep.parse(getattr(args, "sweep", None))  # commands without --sweep (plan) plan none
     chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
     workloads = binary.workloads()
-    cases = select_cases(preset, workloads, args.workloads, overrides(args.param))
+    cases = select_cases(preset, workloads, args.workloads, pairs(args.param, "--param"))
     if not cases:
         raise UsageError(f"preset {preset.name} has no cases")
     for c in cases:
@@ -121,6 +157,10 @@ def plan(args):
         if not cases:
             raise UsageError("no selected case has a CPython version")
     s = settings(preset, args)
+    err = binary.check_flags([f"--pab_warmup={s['warmup']}"] + ([f"--pab_cycles={s['cycles']}"] if s["cycles"] != "auto"
+                                                                   else []))
+    if err:
+        raise UsageError(f"the timing protocol: {err}")
     need, have = s["min_memory"], machine.meminfo("MemTotal")
     if need and have < need:
         raise UsageError(f"preset {preset.name} needs {format_size(need)} of memory and this machine has "

@@ -7,6 +7,8 @@ from .errors import UsageError
 PROGRAM_TIME = "program time (projected)"
 REPLAY_TIME = "allocator time (replay)"
 C_TIME = "allocator time (C model)"
+MEMORY = ("rss_peak_bytes", "rss_after_free_bytes", "rss_after_idle_bytes", "rss_after_release_bytes")
+PAGE = 4096  # a memory figure is kept positive (a ratio needs it): growth below a page counts as a page
 
 
 def load(paths):
@@ -51,10 +53,32 @@ def setup(run, workloads, program_path, max_slowdown):
     a_base = stats.median(run.values(runs.BASELINE, evidence.REPLAY, base, projection.COLUMN))
     if not a_rec or not a_base:
         raise UsageError(f"--program: glibc's replay rows have no {projection.COLUMN} to project from")
-    p = projection.Projection(program, a_rec, a_base)
+    memory = {col: program.median(col) - median_growth(run, rec, col) for col in MEMORY
+              if program.median(col) is not None and median_growth(run, rec, col) is not None}
+    p = projection.Projection(program, a_rec, a_base, memory=memory)
     p.base_label = runs.BASELINE + (" + pymalloc" if runs.layer_of(base) == "pymalloc" else
                                     " + PYTHONMALLOC=malloc" if program.layer == "malloc" else "")
     return p
+
+
+def growth(row, col):
+    return row[col] - row["rss_base_bytes"] if row.get(col) is not None and row.get("rss_base_bytes") is not None \
+        else None
+
+
+def median_growth(run, params, col):
+    return stats.median([g for r in run.cases.get((runs.BASELINE, evidence.REPLAY, params), [])
+                         for g in [growth(r, col)] if g is not None])
+
+
+def replay_memory(rows, col, project=None):
+    """A replay's memory figures as the program's: its base holds the trace's records (hundreds of MB), so what counts
+    is the growth above it; with the program's own run (project), the program's figure under the recorded
+    configuration plus replay's difference from it: M(c) = M(rec) + G(c) - G(rec), as for time."""
+    if col not in MEMORY:
+        return rows
+    offset = project.memory.get(col, 0) if project is not None else 0
+    return [dict(r, **{col: max(growth(r, col) + offset, PAGE)}) for r in rows if growth(r, col) is not None]
 
 
 def replay_params(run, layer):
@@ -80,6 +104,7 @@ def header_lines(run, workloads, project):
     out = [f"Evidence: {line}" for line in evidence.replay_lines(run, workloads)]
     if project is None:
         if evidence.REPLAY in workloads:
+            out.append("Memory is the growth above the replay's base (which holds the trace's records).")
             out.append("Time is the allocator's alone (replay's calls), not the program's; the program's change "
                        "needs its own time: `pyalloc try --configs glibc --layers malloc -- CMD` (the configuration "
                        "and layer the trace was recorded with), then `pyalloc recommend RUN --program TRY_RUN`.")
@@ -90,6 +115,8 @@ def header_lines(run, workloads, project):
                f"(docs/design.md §11). The allocator's calls as replayed take {100 * p.recorded_share():.0f} % of "
                f"the measured time and {_pct(p.share, p.share_lo, p.share_hi)} of {p.base_label}'s projected "
                f"{p.base_time() / 1e9:.3f} s; every time ratio below is the program's projected time.")
+    out.append("Memory: the program's, projected the same way: the try run's figure under the recorded configuration "
+               "plus replay's difference in growth from it.")
     return out
 
 

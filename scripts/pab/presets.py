@@ -5,24 +5,30 @@ from dataclasses import dataclass, field
 
 from .binary import REPO
 from .errors import UsageError
-from .units import pairs, parse_duration, parse_size, read_lines
+from .units import pairs, parse_duration, parse_percent, parse_size, read_lines
 
 DIR = os.path.join(REPO, "bench", "presets")
-# setting -> (parser, default)
+# setting -> (parser(text, what), default)
 SETTINGS = {
-    "rounds": (lambda v: _positive_int(v, "rounds"), 1),
-    "min_time": (lambda v: parse_duration(v, "min_time"), 0.1),
-    "cycles": (lambda v: _positive_int(v, "cycles"), 5),   # timed cycles per process (docs/design.md §12)
-    "warmup": (lambda v: _count(v, "warmup"), 1),          # untimed cycles before them
-    "timeout": (lambda v: parse_duration(v, "timeout"), 120.0),
-    "min_memory": (lambda v: parse_size(v, "min_memory"), 0),
+    "rounds": (lambda v, w: _auto_or_positive(v, w), 1),        # or auto: until target_ci or budget (docs/design.md §12)
+    "target_ci": (parse_percent, 0.03),                # rounds=auto: every time ratio within ±this
+    "budget": (parse_duration, 600.0),                 # rounds=auto: stop adding rounds before this is spent
+    "min_time": (parse_duration, 0.1),                 # cycles=auto: timed cycles last about this long
+    "cycles": (lambda v, w: _auto_or_positive(v, w), 5),       # timed cycles per process, or auto (docs/design.md §12)
+    "warmup": (lambda v, w: _count(v, w), 1),          # untimed cycles before them
+    "timeout": (parse_duration, 120.0),
+    "min_memory": (parse_size, 0),
 }
 
 
 def _positive_int(text, what):
-    if not str(text).isdigit() or int(text) < 1:
+    if not str(text).strip().isdigit() or int(text) < 1:
         raise UsageError(f"{what}: {text!r} is not a positive integer")
     return int(text)
+
+
+def _auto_or_positive(text, what):
+    return "auto" if str(text).strip() == "auto" else _positive_int(text, what)
 
 
 def _count(text, what):
@@ -35,6 +41,10 @@ def _count(text, what):
 class Case:
     workload: str
     params: dict = field(default_factory=dict)  # the parameters the preset (or --param) sets; others default
+
+    def key(self):
+        """A hashable identity of the case (the dataclass itself is not hashable)."""
+        return self.workload, tuple(sorted(self.params.items()))
 
     def label(self):
         """'small_churn/live=10K,ops=20K': the workload and what the case sets, for progress lines."""
@@ -64,7 +74,7 @@ def parse(path, name=None):
             for k, v in pairs(words[1:], where).items():
                 if k not in SETTINGS:
                     raise UsageError(f"{where}: unknown setting {k!r} (known: {', '.join(SETTINGS)})")
-                settings[k] = SETTINGS[k][0](v)
+                settings[k] = SETTINGS[k][0](v, k)
         elif words[0] == "case" and len(words) >= 2:
             cases.append(Case(words[1], pairs(words[2:], where)))
         else:

@@ -17,9 +17,13 @@
 # so a replay ratio r is never the program's change: it is diluted by the allocator's share. The interval maps r's
 # interval through this line and widens it by u's (from T's). COLUMN and K were chosen by measurement against `try`
 # on the six example programs (docs/design.md §11 states the models compared and their errors).
+#
+# Memory the same way: M(c) = M(rec) + G(c) - G(rec), with M(rec) the try run's figure (peak, after free, ...) under
+# the recorded configuration and G replay's growth above its base (which holds the trace's records): the program's
+# own base and what it holds outside malloc (its code, the interpreter's mappings) come from the program.
 import shlex
 
-from . import runs, stats
+from . import paired, runs, stats
 from .errors import UsageError
 
 COLUMN = "cold_ns"  # the first replay cycle of a fresh process: a program, too, runs its allocations once, cold
@@ -27,9 +31,10 @@ METRIC = "cold"     # its key in stats.METRICS
 K = 1.0             # the additive model: a fitted K (0.8-1.1 on the six programs) did not predict better
 
 
-def _interval(values):
-    """(point, lo, hi) of a time over rounds, from the project's statistics (stats.ratio against a constant 1)."""
-    return stats.ratio([(values, [1.0] * max(len(values), 2))])
+def _interval(rounds, meta):
+    """(point, lo, hi) of a time over rounds ({round: ns}): paired.ratio against a constant 1, i.e. the geometric mean
+    over rounds with its t interval, as every ratio the project shows."""
+    return paired.ratio([(rounds, {k: 1.0 for k in rounds})], level=paired.confidence(meta))
 
 
 class ProgramTime:
@@ -40,19 +45,26 @@ class ProgramTime:
             raise UsageError(f"--program {run.dir}: not a `pyalloc try` run (its meta.json says kind "
                              f"{run.meta.get('kind')!r})")
         want = [p for p in run.params_of("program") if runs.layer_of(p) == layer]
-        self.values = [x for p in want for x in run.values(runs.BASELINE, "program", p, "real_ns")]
-        if not self.values:
+        rows = [r for p in want for r in run.cases.get((runs.BASELINE, "program", p), [])]
+        self.rounds = paired.by_round(rows, "real_ns")
+        if not self.rounds:
             what = f"{runs.BASELINE} with layer={layer}" if layer else runs.BASELINE
             raise UsageError(f"--program {run.dir}: no ok rows of {what}, the configuration the trace was recorded "
                              f"under: run `pyalloc try --configs {runs.BASELINE}"
                              f"{' --layers ' + layer if layer else ''} -- CMD`")
-        self.run, self.layer = run, layer
-        self.point, self.lo, self.hi = _interval(self.values)
+        self.run, self.layer, self.params = run, layer, want
+        self.point, self.lo, self.hi = _interval(self.rounds, run.meta)
         self.command = (run.meta.get("program") or {}).get("command")
         self.argv = (run.meta.get("program") or {}).get("argv")
 
+    def median(self, col):
+        """The median of a column over the recorded configuration's rows (None without values)."""
+        xs = [r[col] for p in self.params for r in self.run.cases.get((runs.BASELINE, "program", p), [])
+              if r.get(col) is not None]
+        return stats.median(xs) if xs else None
+
     def describe(self):
-        rounds = f"{len(self.values)} round{'s' if len(self.values) != 1 else ''}"
+        rounds = f"{len(self.rounds)} round{'s' if len(self.rounds) != 1 else ''}"
         span = f" [{self.lo / 1e9:.3f}–{self.hi / 1e9:.3f}]" if self.lo is not None else ""
         setup = runs.BASELINE + (" + PYTHONMALLOC=malloc" if self.layer == "malloc" else "")
         return f"{self.point / 1e9:.3f} s{span} ({setup}, try run {self.run.name}, {rounds})"
@@ -69,8 +81,9 @@ def mismatch(program, cmdline):
 class Projection:
     """P(c)/P(b) from replay ratios r = A(c)/A(b); rec_ns, base_ns: replay's medians of A(rec) and A(b)."""
 
-    def __init__(self, program, rec_ns, base_ns, k=K):
+    def __init__(self, program, rec_ns, base_ns, k=K, memory=None):
         self.program, self.rec_ns, self.base_ns, self.k = program, rec_ns, base_ns, k
+        self.memory = memory or {}  # {memory column: M(rec) - G(rec)}: what the program holds that replay's growth lacks
         self.share = self._share(program.point)
         self.share_lo = self._share(program.hi) if program.hi is not None else None
         self.share_hi = self._share(program.lo) if program.lo is not None else None

@@ -5,7 +5,7 @@
 import math
 import statistics
 
-from . import evidence, predict, projection, runs, stats
+from . import evidence, paired, predict, projection, runs, stats
 from .errors import UsageError
 
 GROWTH_TOLERANCE = 0.20  # retained growth: replay within +-20 % of the program's
@@ -35,10 +35,14 @@ def growth(run, workload, config, params):
     return statistics.median(xs) if xs else None
 
 
+def within(x, ref):
+    """A replayed growth close enough to the program's: within GROWTH_TOLERANCE of it, or within GROWTH_FLOOR."""
+    return abs(x - ref) <= GROWTH_FLOOR or abs(x - ref) <= GROWTH_TOLERANCE * abs(ref)
+
+
 def ratio(run, workload, cand, base, column):
     """(point, lo, hi) of one case against another, cand and base (config, params), as report takes ratios."""
-    x, b = run.values(cand[0], workload, cand[1], column), run.values(base[0], workload, base[1], column)
-    return stats.ratio([(x, b)]) if x and b else (None, None, None)
+    return paired.case_ratio(run, cand[0], workload, cand[1], column, baseline_params=base[1], baseline=base[0])
 
 
 def spearman(xs, ys):
@@ -62,6 +66,10 @@ class SideBySide:
             raise UsageError("fidelity: the replay rows need glibc at layer=malloc, the layer the trace was recorded "
                              "with (the projection starts from it)")
         self.layers = [x for x in LAYERS if x in self.rp_layers and self._try_params(x)]
+        g_try_rec = growth(try_run, "program", runs.BASELINE, self._try_params("malloc") or "")
+        g_rp_rec = growth(replay_run, evidence.REPLAY, runs.BASELINE, rec)
+        # the program's memory outside replay's growth (its code, the interpreter's mappings): from the recorded run
+        self.offset = g_try_rec - g_rp_rec if g_try_rec is not None and g_rp_rec is not None else None
         if not self.layers:
             raise UsageError("fidelity: the try run and the replay rows share no layer")
         self.configs = [c for c in try_run.configs if c in replay_run.configs]
@@ -87,11 +95,11 @@ class SideBySide:
         t_proj = proj.ratio(r) if proj else (None, None, None)
         t_try_med = stats.median(self.tr.values(config, "program", tp, "real_ns"))
         a = stats.median(self.rp.values(config, evidence.REPLAY, rp, projection.COLUMN))
+        g_proj = g_rp + self.offset if g_rp is not None and self.offset is not None else None
         flags = []
-        if g_try is not None and g_rp is not None and abs(g_rp - g_try) > GROWTH_FLOOR and \
-                abs(g_rp - g_try) > GROWTH_TOLERANCE * max(abs(g_try), 1.0):
+        if g_try is not None and g_rp is not None and not within(g_rp, g_try):
             flags.append(f"retained {g_rp / g_try if g_try > 0 else math.inf:.2f}x")
-        return dict(config=config, layer=layer, g_try=g_try, g_rp=g_rp, t_try=t_try, t_proj=t_proj, flags=flags,
+        return dict(config=config, layer=layer, g_try=g_try, g_rp=g_rp, g_proj=g_proj, t_try=t_try, t_proj=t_proj, flags=flags,
                     time_try=t_try_med, time_proj=self.program.point + projection.K * (a - self.a_rec) if a else None)
 
     def layer_summary(self, layer):
@@ -143,14 +151,14 @@ def _chg(r):
 
 
 def table(sbs):
-    head = ("configuration", "layer", "retained try MiB", "replay MiB", "replay/try", "time try", "projected",
-            "error", "flag")
+    head = ("configuration", "layer", "retained try MiB", "replay MiB", "replay/try", "projected/try", "time try",
+            "projected", "error", "flag")
     lines = []
     for r in sbs.rows:
         err = "n/a" if r["t_proj"][0] is None or r["t_try"][0] is None else \
             f"{100 * (r['t_proj'][0] - r['t_try'][0]):+.1f} pp"
-        rr = "n/a" if not r["g_try"] or r["g_rp"] is None else f"{r['g_rp'] / r['g_try']:.2f}"
-        lines.append((r["config"], r["layer"] or "-", _mib(r["g_try"]), _mib(r["g_rp"]), rr, _chg(r["t_try"]),
+        rr, rp = (("n/a" if not r["g_try"] or r[k] is None else f"{r[k] / r['g_try']:.2f}") for k in ("g_rp", "g_proj"))
+        lines.append((r["config"], r["layer"] or "-", _mib(r["g_try"]), _mib(r["g_rp"]), rr, rp, _chg(r["t_try"]),
                       _chg(r["t_proj"]), err, "; ".join(r["flags"]) or "ok"))
     widths = [max(len(x[i]) for x in [head] + lines) for i in range(len(head))]
     return ["  ".join(x[i].ljust(widths[i]) for i in range(len(head))).rstrip() for x in [head] + lines]
@@ -158,6 +166,11 @@ def table(sbs):
 
 def summary_lines(sbs):
     out = []
+    for key, what in (("g_rp", "replay's growth"), ("g_proj", "projected (replay's + the recorded run's offset)")):
+        both = [r for r in sbs.rows if r["g_try"] is not None and r[key] is not None]
+        near = [r for r in both if within(r[key], r["g_try"])]
+        out.append(f"retained within {GROWTH_TOLERANCE:.0%} (or 1 MiB) of the program's, {what}: {len(near)} of "
+                   f"{len(both)}")
     for layer in sbs.layers:
         s = sbs.layer_summary(layer)
         rho = "n/a" if math.isnan(s["rho"]) else f"{s['rho']:.2f}"
@@ -198,8 +211,9 @@ def main(try_path, replay_paths):
     print(f"program time: {sbs.program.describe()}; projection: P(c) = T + {projection.K:g} x (A(c) - A(recorded)), "
           f"A = replay's {projection.COLUMN}")
     print(f"retained = rss_after_free - rss_base at the mark, medians; time = change against glibc on the same layer "
-          f"(try: measured; projected from replay); flags: retained off by more than {GROWTH_TOLERANCE:.0%} "
-          f"(and 1 MiB); goals: rho >= {RHO_MIN} per layer, the time error within a third of try's spread on the "
+          f"(try: measured; projected from replay); projected retained = replay's + the recorded configuration's "
+          f"offset (try - replay under glibc + PYTHONMALLOC=malloc); flags: replay's retained off by more than "
+          f"{GROWTH_TOLERANCE:.0%} (and 1 MiB); goals: rho >= {RHO_MIN} per layer, the time error within a third of try's spread on the "
           f"malloc layer, replay's pick within {PICK_TOLERANCE:.0%} of try's")
     for line in table(sbs):
         print(line)

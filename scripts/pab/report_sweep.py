@@ -4,7 +4,7 @@
 import os
 from collections import OrderedDict
 
-from . import knobs, runs, stats
+from . import knobs, rundir, runs, stats
 
 PHASES = (("peak", "peak"), ("after_free", "after free"), ("after_idle", "after idle"),
           ("after_release", "after release"))
@@ -174,7 +174,7 @@ def section(run, chart_dir=None):
             pts = OrderedDict((name, [(v, figures(run, c, w, p, label)) for v, c in vc]) for name, vc in lines_.items())
             if chart_dir:
                 os.makedirs(chart_dir, exist_ok=True)
-                safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in f"sweep{k + 1}-{w}-{i + 1}")
+                safe = rundir.file_name(run.host, f"sweep{k + 1}", w, i + 1)  # one per host of a merged run
                 chart(os.path.join(chart_dir, safe + ".png"), f"{w}: time and memory against {label}", label, pts)
                 md += [f"![{w}: sweep of {label}](charts/{safe}.png)", ""]
             for name, vf in pts.items():

@@ -1,11 +1,14 @@
 # A run's directory (docs/design.md §6): <out>/<run-id>/ made without ever touching another run, `latest` pointed
 # at it, meta.json written atomically; shared by `run`, `try` and `merge`.
+import csv
 import json
 import os
 import shlex
 import sys
 import time
 from datetime import datetime, timezone
+
+from dataclasses import asdict
 
 from .errors import UsageError
 from .schema import RUN_SCHEMA_KEY, SCHEMA
@@ -54,3 +57,34 @@ def base_meta(run_id, kind, facts):
     return {"run_id": run_id, "kind": kind, RUN_SCHEMA_KEY: SCHEMA, "complete": False, "started": now(),
             "finished": None, "command": " ".join(shlex.quote(a) for a in sys.argv), "cwd": os.getcwd(),
             "machine": facts}
+
+
+def file_name(*parts):
+    """A file name inside a run directory made of parts ('host', 'workload', ...; empty ones left out): letters,
+    digits, '-' and '_' kept, anything else '_'."""
+    name = "-".join(str(p) for p in parts if p)
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
+TIMELINE_COLUMNS = ("run_id", "round", "config", "workload", "params", "t_ns", "rss_bytes", "event")
+
+
+def append_timeline(run_dir, src, head):
+    """One process's timeline file (t_ns, rss_bytes, event) joins the run's timeline.csv, each line led by head
+    (run_id, round, config, workload, params); the file is removed."""
+    if not os.path.exists(src):
+        return
+    path = os.path.join(run_dir, "timeline.csv")
+    new = not os.path.exists(path)
+    with open(src, newline="") as f, open(path, "a", newline="") as out:
+        w = csv.writer(out)
+        if new:
+            w.writerow(TIMELINE_COLUMNS)
+        for r in csv.DictReader(f):
+            w.writerow(head + [r.get("t_ns", ""), r.get("rss_bytes", ""), r.get("event", "")])
+    os.remove(src)
+
+
+def configs_meta(chosen, libs):
+    """meta.json's `configs`: each configuration as run, with the library it resolved to (or why none)."""
+    return [dict(asdict(c), resolved_library=libs[c.name][0], library_error=libs[c.name][1]) for c in chosen]

@@ -6,7 +6,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 
-from . import binary, knobs, schema
+from . import binary, configs, cpython, knobs, schema
 from .configs import Config
 from .presets import Case
 
@@ -37,6 +37,15 @@ def command(exe, job, seed, protocol, out_json, timeline=None):
     return argv
 
 
+def job_command(exe, job, seed, protocol, lib, out_json, timeline=None):
+    """(argv, env) of one job: the C binary, or the CPython twin for a CPython case (which has no timeline: a
+    sampler thread would fight the GIL).  lib: the configuration's resolved library."""
+    env = configs.child_env(job.config, lib)
+    if cpython.is_cpython(job.case):
+        return cpython.command(job.case, job.config, seed, protocol, out_json, env)
+    return command(exe, job, seed, protocol, out_json, timeline), env
+
+
 def outcome(status, error="", **fields):
     return dict(fields, status=status, error=one_line(error))
 
@@ -58,9 +67,9 @@ def from_json(data):
     if b.get("error_occurred"):
         msg = b.get("error_message", "failed without a message")
         return outcome("skipped" if msg.startswith("skipped:") else "failed", msg, **known)
-    fields = dict(known, threads=int(b.get("threads", 1)), iterations=int(b.get("cycles", b["iterations"])),
-                  real_ns=int(round(float(b["real_time"]))), cpu_ns=int(round(float(b["cpu_time"]))), mark=b.get("label"))
+    fields = dict(known, threads=int(b.get("threads", 1)), real_ns=int(round(float(b["real_time"]))), cpu_ns=int(round(float(b["cpu_time"]))), mark=b.get("label"))
     fields.update({k: int(round(float(b[k]))) for k in schema.COLUMNS if k in b and schema.TYPES[k] is int})
+    fields["iterations"] = int(b.get("cycles", b["iterations"]))  # the timed cycles, not libbenchmark's warmup+cycles
     real, ops = fields["real_ns"], float(b.get("ops_per_cycle", 0))
     if ops > 0 and real > 0:
         fields["ops_per_s"] = round(ops * 1e9 / real, 1)

@@ -6,13 +6,12 @@ from math import comb
 
 import numpy as np
 
-ALPHA = 0.05            # two-sided significance level of compare's Mann-Whitney U test
-CONFIDENCE = 0.95       # confidence level of every interval
-CV_WARN = 0.10          # a figure whose rounds vary more than this (std/mean) is flagged as not to be trusted
-MIN_CHANGE = 0.01       # compare: a significant change smaller than 1 % is reported as `no change`
-N_RESAMPLES = 2000      # bootstrap resamples (percentile method, fixed seed: the same run gives the same report)
-
+from .paired import CONFIDENCE, MIN_CHANGE  # noqa: F401  one level and one threshold for every reader
 from .schema import METRICS  # noqa: F401  metric -> (column, family, label, unit of display, divisor to that unit)
+
+ALPHA = 0.05            # two-sided significance level of compare's Mann-Whitney U test
+CV_WARN = 0.10          # a figure whose rounds vary more than this (std/mean) is flagged as not to be trusted
+N_RESAMPLES = 2000      # bootstrap resamples (percentile method, fixed seed: the same run gives the same report)
 
 
 def median(xs):

@@ -23,11 +23,6 @@ def recorder_path():
     return lib
 
 
-def pysite_dir():
-    """bench/pysite: sitecustomize (the `exit` mark, PAB_MARK_SIGNAL) and pyalloc_mark for the recorded Python."""
-    return os.path.join(binary.REPO, "bench", "pysite")
-
-
 def mix_bands(mixes_tsv, mix="python"):
     """[(lo, hi, percent)] of a size mix, bands merged by their upper bound: a request of s bytes falls in the
     first band with s <= hi (CPython rounds requests up to 16-byte classes)."""

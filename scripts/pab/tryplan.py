@@ -16,6 +16,7 @@ NO_LAYER = "none"                 # --layers none: no layer parameter (a program
 PYTHON_KNOBS = ("PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONDEVMODE")  # they change the Python allocator layer
 # Signals --mark-signal cannot be: uncatchable, raised by faults, or sent by the system on its own.
 NOT_A_MARK = {signal.SIGKILL: "cannot be caught", signal.SIGSTOP: "cannot be caught",
+              signal.SIGINT: "ends the program (Ctrl-C)", signal.SIGTERM: "ends the program",
               **{s: "is raised by faults, not sent" for s in (signal.SIGSEGV, signal.SIGBUS, signal.SIGFPE,
                                                               signal.SIGILL, signal.SIGTRAP, signal.SIGSYS)},
               **{s: "is sent by the system on its own" for s in (signal.SIGCHLD, signal.SIGCONT, signal.SIGWINCH,
@@ -23,10 +24,11 @@ NOT_A_MARK = {signal.SIGKILL: "cannot be caught", signal.SIGSTOP: "cannot be cau
                                                                  signal.SIGTTIN, signal.SIGTTOU)}}
 
 
-def command(words):
+def command(words, verb="try"):
+    """The user's command after `--` (try's and record's); refused in one line when there is none."""
     cmd = words[1:] if words[:1] == ["--"] else list(words)
     if not cmd:
-        raise UsageError("give the command to try after --, e.g. pyalloc try -- python3 app.py")
+        raise UsageError(f"give the command to {verb} after --, e.g. pyalloc {verb} -- python3 app.py")
     return cmd
 
 
@@ -66,7 +68,7 @@ def mark_signal(text, mark=None):
         sig = signal.Signals(int(word)) if word.isdigit() else signal.Signals[word if word.startswith("SIG") else
                                                                              "SIG" + word]
     except (KeyError, ValueError):
-        raise UsageError(f"--mark-signal {text!r}: not a signal name or number (e.g. USR2)")
+        raise UsageError(f"--mark-signal {text}: not a signal name or number (e.g. USR2)")
     if sig in NOT_A_MARK:
         raise UsageError(f"--mark-signal {text}: {sig.name} {NOT_A_MARK[sig]}; use one the program does not use "
                          f"otherwise, e.g. USR2")

@@ -1,6 +1,6 @@
 # What a `pyalloc try` run found, against what the user runs today (glibc, CPython's pymalloc, no release call):
 # the table per configuration x layer that try prints, and recommend's answer on try runs (docs/try.md).
-from . import deploy, native, runs, stats
+from . import deploy, native, paired, runs, stats
 
 MIB = 2 ** 20
 LAYER_ORDER = ("pymalloc", "malloc", None)  # CPython's default first; None: a program without layers
@@ -27,14 +27,15 @@ def table(run):
     out = []
     for params_by_layer in _cases(run):
         base_params = _baseline_params(params_by_layer)
-        base = run.values(runs.BASELINE, "program", base_params, "real_ns")
+        base = paired.by_round(run.cases.get((runs.BASELINE, "program", base_params), []), "real_ns")
         for c in run.configs:
             for layer, p in sorted(params_by_layer.items(), key=lambda lp: LAYER_ORDER.index(lp[0])):
                 total = sum(1 for r in run.rows if (r["config"], r["params"]) == (c, p))
                 if not total:
                     continue
                 xs = run.values(c, "program", p, "real_ns")
-                r = stats.ratio([(xs, base)]) if xs and base else (None, None, None)
+                r = paired.ratio([(paired.by_round(run.cases.get((c, "program", p), []), "real_ns"), base)],
+                                 level=paired.confidence(run.meta))
                 med = [stats.median(run.values(c, "program", p, col)) for col in
                        ("rss_peak_bytes", "rss_after_free_bytes", "rss_after_release_bytes")]
                 out.append((c, layer or "-", f"{len(xs)}/{total}", f"{stats.median(xs) / 1e9:.3f}" if xs else "n/a",
@@ -109,8 +110,8 @@ def advise(run, model, ranked, workloads, names, objective):
     if release:
         print(f"  and {release}")
     fig = figs[best]
-    print(f"  Expected change of the program against today (glibc, pymalloc, no release call), ratio of medians "
-          f"over rounds [95 % interval]: time {_change(fig['time'])}; peak RSS {_change(fig['peak'])}; "
+    print(f"  Expected change of the program against today (glibc, pymalloc, no release call), the per-round "
+          f"ratios' geometric mean [95 % interval]: time {_change(fig['time'])}; peak RSS {_change(fig['peak'])}; "
           f"retained RSS {_change(fig['after_free'])}")
     return 0
 

@@ -28,6 +28,17 @@ def parse_duration(text, what="duration"):
     return float(m.group(1)) * _SECONDS[m.group(2)]
 
 
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%?$")
+
+
+def parse_percent(text, what="percentage"):
+    """'3%' or '3' -> 0.03 (a positive percentage below 100)."""
+    m = _PERCENT.match(str(text).strip())
+    if not m or not 0 < float(m.group(1)) < 100:
+        raise UsageError(f"{what}: {text!r} is not a percentage between 0 and 100 (write 3% or 3)")
+    return float(m.group(1)) / 100
+
+
 def format_duration(seconds):
     """Short human durations: '0.04 s', '1.8 s', '12 s', '2m10s', '1h05m'."""
     if seconds < 1:
@@ -62,12 +73,16 @@ def read_lines(path, what):
 
 
 def pairs(items, where):
-    """KEY=VALUE words -> dict, in order; one line of UsageError naming where for a word that is not one."""
+    """KEY=VALUE words (a preset line's, --param's) -> dict, in order; one line of UsageError naming where for a word
+    that is not one, or for a key given twice with two values."""
     out = {}
     for item in items:
         k, sep, v = item.partition("=")
+        k, v = k.strip(), v.strip()
         if not sep or not k or not v:
             raise UsageError(f"{where}: {item!r} is not key=value")
+        if out.get(k, v) != v:
+            raise UsageError(f"{where}: {k} is given twice, as {out[k]} and as {v}")
         out[k] = v
     return out
 

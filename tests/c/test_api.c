@@ -38,20 +38,10 @@ static void bm_skip(pab_state *st, void *user) {
     CHECK(pab_error_occurred(st), "error flag");
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "r");
-    static char buf[1 << 16];
-    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-    buf[n] = 0;
-    if (f) fclose(f);
-    return buf;
-}
-
 int main(void) {
-    char out[64], flag[96];
-    snprintf(out, sizeof out, "/tmp/pab-test-api-%d.json", (int)getpid());
-    snprintf(flag, sizeof flag, "--benchmark_out=%s", out);
-    char *argv[] = {"test_api", flag, "--benchmark_out_format=json", "--benchmark_min_time=0.01", NULL};
+    char *argv[5];
+    check_bench_argv("test_api", "0.01", argv);
+    const char *out = check_json_path;
     int argc = 4;
     pab_initialize(&argc, argv);
     CHECK(argc == 1 && !pab_report_unrecognized(argc, argv), "libbenchmark took its flags (argc %d)", argc);
@@ -68,7 +58,7 @@ int main(void) {
     CHECK(mismatches == 0, "%ld runs where the body count differed from libbenchmark's iterations", mismatches);
     CHECK(batch_calls >= 1 && loop_calls >= 1, "calls %ld %ld", batch_calls, loop_calls);
     CHECK(args_seen[0] == 3 && args_seen[1] == 7, "args %ld %ld", args_seen[0], args_seen[1]);
-    char *json = slurp(out);
+    char *json = check_slurp(out);
     CHECK(strstr(json, "\"pab_test\": \"context-value\""), "context in JSON");
     CHECK(strstr(json, "\"name\": \"loop/n:3/k:7\""), "named arguments in the name");
     CHECK(strstr(json, "\"answer\": 4.2"), "counter in JSON");

@@ -143,6 +143,35 @@ class Interrupt(unittest.TestCase):
 
 
 @unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
+class BeforeTheMatrix(unittest.TestCase):
+    def test_sigterm_while_calibrating(self):
+        """SIGTERM during the per-case calibration (cycles=auto, before any row): the calibrating process is killed,
+        the run directory that had only been begun is removed, exit 143."""
+        tmp = tempfile.mkdtemp(prefix="pab-calibrate-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        preset, out = os.path.join(tmp, "p.preset"), os.path.join(tmp, "results")
+        with open(preset, "w") as f:
+            f.write("set rounds=1 cycles=auto timeout=30\ncase small_churn live=2K ops=64G\n")
+        p = subprocess.Popen([PY, PYALLOC, "run", "--preset", preset, "--configs", "glibc", "--no-noise-check",
+                              "--out", out], env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+        self.addCleanup(lambda: p.poll() is None and os.killpg(p.pid, signal.SIGKILL))
+        deadline, kid = time.monotonic() + 20, None
+        while time.monotonic() < deadline and kid is None:
+            kid = next((k for k in children_of(p.pid) if alive(k)), None)
+            time.sleep(0.05)
+        self.assertIsNotNone(kid, "the calibration never started")
+        time.sleep(0.3)
+        os.kill(p.pid, signal.SIGTERM)
+        _, err = p.communicate(timeout=15)
+        self.assertEqual(p.returncode, 143, err[-500:])
+        self.assertNotIn("Traceback", err)
+        time.sleep(0.1)
+        self.assertFalse(alive(kid), "the calibrating process outlived the run")
+        self.assertEqual([d for d in os.listdir(out) if d != "latest"] if os.path.isdir(out) else [], [])
+
+
+@unittest.skipUnless(os.access(BENCH, os.X_OK), f"{BENCH} is not built")
 class NeverOverwrite(unittest.TestCase):
     def test_two_runs_at_once_get_two_directories(self):
         tmp = tempfile.mkdtemp(prefix="pab-twice-")

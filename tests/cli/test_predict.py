@@ -35,8 +35,8 @@ GROWTH = {("glibc", "malloc"): (100, 104), ("glibc", "pymalloc"): (60, 63), ("je
 ROUND = {1: 0.99, 2: 1.0, 3: 1 / 0.99}  # a machine-wide wobble per round: medians and per-round ratios stay exact
 
 
-def _row(run_id, config, workload, params, rnd, seconds, growth_mib, cold=None, mark=""):
-    base = 500 * synth.MIB
+def _row(run_id, config, workload, params, rnd, seconds, growth_mib, cold=None, mark="", base_mib=500):
+    base = base_mib * synth.MIB  # replay's base holds the trace's records; a program starts small
     r = synth.row(run_id, config, workload, params, rnd, seconds * S * ROUND[rnd], base + 2 * growth_mib * synth.MIB,
                   base + growth_mib * synth.MIB)
     r.update(rss_base_bytes=base, cold_ns=int(cold * S * ROUND[rnd]) if cold else None, mark=mark)
@@ -51,7 +51,7 @@ def replay_rows(run_id, layers=("pymalloc", "malloc")):
 
 def try_rows(run_id, configs=("glibc", "jemalloc", "glibc-trim")):
     return [_row(run_id, c, "program", f"{CMD};layer={layer}", rnd, PROGRAM[c, layer], GROWTH[c, layer][1],
-                 mark="after_spike") for rnd in ROUND for (c, layer) in PROGRAM if c in configs]
+                 mark="after_spike", base_mib=8) for rnd in ROUND for (c, layer) in PROGRAM if c in configs]
 
 
 def write_try(parent, name, rows):
@@ -106,6 +106,8 @@ class RecommendOnReplay(tt.TmpCase):
         p = tt.pyalloc(["recommend", self.replay])
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertNotIn("program time", p.stdout)
+        # memory: the growth above replay's base (which holds the trace), 90 / 60 MiB, not (500 + 90) / (500 + 60)
+        self.assertIn("retained +50.0 %", p.stdout)
         self.assertIn("allocator time (replay) 0.750×", p.stdout)  # jemalloc + malloc: 0.3 / 0.4, labelled
         self.assertNotRegex(p.stdout, r"(?<!allocator )time -25\.0 %")
         self.assertIn("--program TRY_RUN", p.stdout)
@@ -123,6 +125,9 @@ class RecommendOnReplay(tt.TmpCase):
         self.assertIn(f"program time (projected) {projected('jemalloc', 'malloc'):.3f}×", overall)
         self.assertNotIn("0.750×", p.stdout)  # the allocator's ratio is not printed as the program's
         self.assertIn("Program time: 2.000 s", p.stdout)
+        # memory projected from the program's own figure: M(c) = M(rec) + G(c) - G(rec) = (8 + 104) + 90 - 100 MiB,
+        # against glibc + pymalloc's (8 + 104) + 60 - 100
+        self.assertIn(f"retained {100 * (102 / 72 - 1):+.1f} %", overall)
         self.assertIn("30 % of the measured time", p.stdout)  # A(glibc, malloc) / T = 0.6 / 2.0
         self.assertIn("22 %", p.stdout)  # the share of glibc + pymalloc's projected 1.8 s: 0.4 / 1.8
         # the deploy line: the layer the evidence was replayed at, and the user's command from the try run
@@ -203,8 +208,9 @@ class FidelityAgainstTry(tt.TmpCase):
                 if re.match(r"(glibc|jemalloc|glibc-trim) +(malloc|pymalloc) ", line)}
         self.assertEqual(len(rows), 6, p.stdout)
         jm = rows["jemalloc", "malloc"].split()
-        self.assertEqual(jm[2:5], ["92.0", "90.0", "0.98"])  # retained in try, in replay, their ratio
-        self.assertEqual(jm[5:7], ["-14.0", "%"])  # try: 1.72 / 2.0
+        # retained in try, in replay, their ratio, and replay's + the recorded run's offset (104 - 100 MiB) over try's
+        self.assertEqual(jm[2:6], ["92.0", "90.0", "0.98", "1.02"])
+        self.assertEqual(jm[6:8], ["-14.0", "%"])  # try: 1.72 / 2.0
         self.assertIn("-15.0 %", rows["jemalloc", "malloc"])  # projected: (2.0 + 0.3 - 0.6) / 2.0
         self.assertIn("-1.0 pp", rows["jemalloc", "malloc"])
         self.assertIn("retained 2.00x", rows["glibc-trim", "malloc"])  # 40 MiB replayed, 20 MiB kept
@@ -215,6 +221,8 @@ class FidelityAgainstTry(tt.TmpCase):
                                   r"largest error 12\.0 pp, goal 9\.7 pp \(MISS\)")
         self.assertIn("layer pymalloc: retained rho 0.50 (MISS: below 0.9)", summary)
         self.assertIn("retained 0.77x", rows["jemalloc", "pymalloc"])
+        self.assertIn("retained within 20% (or 1 MiB) of the program's, replay's growth: 4 of 6", summary)
+        self.assertIn("projected (replay's + the recorded run's offset): 5 of 6", summary)
         self.assertIn("recommend by time: from try jemalloc + PYTHONMALLOC=malloc (1.720 s): same pick", summary)
         self.assertIn("recommend by retained: from try glibc-trim + PYTHONMALLOC=malloc (20.0 MiB): same pick", summary)
         # the layer switch is shown: try 1.8 / 2.0, projected (2.0 - 0.2) / 2.0

@@ -183,6 +183,7 @@ class RecordReplay(unittest.TestCase):
                 out = os.path.join(self.dir, f"killed-{sig.name}.pabt")
                 env = dict(os.environ, PAB_TRACE_OUT=out, LD_PRELOAD=trace_lib())
                 p = subprocess.Popen([self.prodcons, "forever"], env=env)
+                self.addCleanup(lambda p=p: p.poll() is None and p.kill())  # never left spinning if a check fails
                 wait_for_chunks(out, 200000)
                 p.send_signal(sig)
                 self.assertEqual(p.wait(timeout=20), -sig)

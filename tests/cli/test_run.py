@@ -15,7 +15,7 @@ SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirna
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
 PYALLOC = os.path.join(SOURCE, "scripts", "pyalloc")
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
-from pab import cmd_run, configs, planning, runner, schema  # noqa: E402
+from pab import configs, planning, rundir, runner, schema  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
 from pab.presets import Case, Preset  # noqa: E402
 
@@ -93,12 +93,12 @@ class Pure(unittest.TestCase):
               "b": {"params": [{"name": "k", "default": "3"}]}}
         p = Preset("p", "p", {}, [Case("a", {"n": "5"}), Case("a", {"n": "6"}), Case("b", {})])
         self.assertEqual(planning.select_cases(p, wl, None, {"n": "7"}), [Case("a", {"n": "7"}), Case("b", {})])
-        self.assertEqual(planning.select_cases(p, wl, "b", {"k": "9"}), [Case("b", {"k": "9"})])
+        self.assertEqual(planning.select_cases(p, wl, ["b"], {"k": "9"}), [Case("b", {"k": "9"})])
         self.assertEqual(planning.full_params(Case("a", {"n": "5"}), wl), "m=2;n=5")
         with self.assertRaisesRegex(UsageError, "no selected workload has a parameter 'n'"):
-            planning.select_cases(p, wl, "b", {"n": "1"})
+            planning.select_cases(p, wl, ["b"], {"n": "1"})
         with self.assertRaisesRegex(UsageError, "unknown workload 'zz'"):
-            planning.select_cases(p, wl, "a,zz", {})
+            planning.select_cases(p, wl, ["a", "zz"], {})
 
 
 class Cli(unittest.TestCase):
@@ -139,10 +139,11 @@ class Cli(unittest.TestCase):
             meta = json.load(f)
         self.assertIs(meta["complete"], True)
         self.assertEqual((meta["seed"], meta["rounds"], meta["statuses"]), (7, 3, {"ok": 18}))
-        self.assertEqual(len(p.stderr.strip().splitlines()), 20)  # header, 18 progress lines, summary
+        said = [l for l in p.stderr.strip().splitlines() if not l.startswith("pyalloc: ")]  # noise check: warnings
+        self.assertEqual(len(said), 20, said)  # header, 18 progress lines, summary
         with open(os.path.join(run, "timeline.csv"), newline="") as f:
             tl = list(csv.DictReader(f))
-        self.assertEqual(list(tl[0]), list(cmd_run.TIMELINE_COLUMNS))
+        self.assertEqual(list(tl[0]), list(rundir.TIMELINE_COLUMNS))
         self.assertIn("cycle_start", {r["event"] for r in tl})
         self.assertEqual(len({(r["round"], r["config"]) for r in tl}), 18)
 
@@ -207,6 +208,7 @@ class Cli(unittest.TestCase):
                                  "--rounds", "50", "--out", self.out, "--param", "live=200K", "--param", "ops=200K",
                                  "--min-time", "0.05"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             time.sleep(0.1)

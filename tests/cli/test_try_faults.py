@@ -74,7 +74,9 @@ class Interrupted(unittest.TestCase):
         with tempfile.TemporaryDirectory() as out:
             cmd = tt.python_cmd("misbehave", "hang")  # hangs under PYTHONMALLOC=malloc, returns at once under pymalloc
             p = subprocess.Popen([tt.PY, tt.PYALLOC, "try", "--out", out, "--configs", "glibc", "--rounds", "4",
-                                  "--", *cmd], env=tt.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                  "--", *cmd], env=tt.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 start_new_session=True)
+            self.addCleanup(lambda: p.poll() is None and os.killpg(p.pid, signal.SIGKILL))
             end, hung = time.monotonic() + 60, None
             while time.monotonic() < end and hung is None:
                 time.sleep(0.05)

@@ -17,11 +17,12 @@ CMD = "cmd=app.py-0a1b2c3d"
 
 def try_rows(run_id, factors, rounds=5, spread=0.004):
     """factors: {(config, layer): (time, peak, after free)} against glibc+pymalloc = 1; each configuration wobbles
-    on its own by about +-spread per round."""
+    on its own by up to +-spread per round, every configuration through the same offsets (so none is offset on
+    average: a ratio taken round by round sees noise, not an effect)."""
     rows = []
     for rnd in range(1, rounds + 1):
         for k, ((config, layer), (t, peak, free)) in enumerate(factors.items()):
-            j = 1.0 + spread * (((rnd * (k + 2)) % 5) - 2) / 2
+            j = 1.0 + spread * (((rnd + 2 * k) % 5) - 2) / 2
             rows.append(synth.row(run_id, config, "program", f"{CMD};layer={layer}", rnd, 2e9 * t * j,
                                   300 * synth.MIB * peak, 120 * synth.MIB * free * j))
     return rows

@@ -10,6 +10,7 @@ import time
 import unittest
 
 import synth
+from pab import configs, tryplan  # noqa: E402  (synth puts scripts/ on the path)
 
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(synth.SOURCE, "build")))
 PYALLOC = os.path.join(synth.SOURCE, "scripts", "pyalloc")
@@ -17,7 +18,6 @@ PROG = os.path.join(synth.SOURCE, "tests", "try", "prog.py")
 CPROG = os.path.join(synth.SOURCE, "tests", "try", "cprog.c")
 PY = "/usr/bin/python3"
 MIB = 1 << 20
-KNOBS = ("LD_PRELOAD", "PYTHONMALLOC", "PYTHONDEVMODE", "MALLOC_", "MIMALLOC_", "TCMALLOC_", "GLIBC_TUNABLES")
 
 
 class TmpCase(unittest.TestCase):
@@ -34,7 +34,7 @@ class TmpCase(unittest.TestCase):
 
 def env(**extra):
     """The caller's environment without allocator knobs (try refuses them), plus extra."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith(KNOBS)}
+    e = {k: v for k, v in os.environ.items() if not (configs.allocator_knob(k) or k in tryplan.PYTHON_KNOBS)}
     e.update(PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1", **extra)
     return e
 

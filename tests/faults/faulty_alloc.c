@@ -1,7 +1,7 @@
 /* faulty_alloc.c — a test allocator: LD_PRELOADed, it wraps glibc's malloc and misbehaves on request, so the
  * tests can prove that crashes, hangs, kills and corrupt memory each end as the right row (tests/cli/test_faults.py).
  *
- * PAB_FAULT=abort|segv|hang|kill|null|overlap|count   what to do once armed (unset: pass through)
+ * PAB_FAULT=abort|segv|hang|kill|null|overlap|count|slow   what to do once armed (unset: pass through)
  * PAB_FAULT_AFTER=N   arm after N calls of malloc/calloc/realloc (default 0), so start-up and the
  *                     allocator identification run untouched and the fault lands inside the workload
  *   abort   abort()                               -> SIGABRT
@@ -11,7 +11,12 @@
  *   null    malloc returns NULL once              -> the workload's ENOMEM path
  *   overlap hand out the previous, still live block a second time (when it is big enough); a second free of
  *           it is absorbed, so only the workload's checksum can notice
- *   count   never misbehave; print `pab-faulty: N calls` on stderr at exit (to choose PAB_FAULT_AFTER) */
+ *   count   never misbehave; print `pab-faulty: N calls` on stderr at exit (to choose PAB_FAULT_AFTER)
+ *   slow    a known delay: every malloc/calloc/realloc first spins a register-only loop calibrated at start-up to
+ *           take PAB_FAULT_NS nanoseconds (default 100, fractions allowed; the fastest of a few timed runs), touching no memory and
+ *           reading no clock, so it adds that much per call and disturbs nothing else (the timing tests' known
+ *           effect); with PAB_FAULT_EVERY=K only every K-th call waits, K * PAB_FAULT_NS (so a delay of a few ns per call
+ *           stays exact: the fences cost ~10 ns); prints `pab-faulty: N calls, D ns each (K iterations)` at exit */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <malloc.h>
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef void *(*pab_malloc_fn)(size_t);
@@ -32,11 +38,12 @@ static pab_calloc_fn real_calloc;
 static pab_realloc_fn real_realloc;
 static pab_free_fn real_free;
 
-enum fault { F_NONE, F_ABORT, F_SEGV, F_HANG, F_KILL, F_NULL, F_OVERLAP, F_COUNT };
-static const char *const fault_names[] = {"", "abort", "segv", "hang", "kill", "null", "overlap", "count"};
+enum fault { F_NONE, F_ABORT, F_SEGV, F_HANG, F_KILL, F_NULL, F_OVERLAP, F_COUNT, F_SLOW };
+static const char *const fault_names[] = {"", "abort", "segv", "hang", "kill", "null", "overlap", "count", "slow"};
 
 static enum fault mode;
-static unsigned long long after, calls;
+static unsigned long long after, calls, spins, every = 1;
+static double delay_ns;
 static int fired;         /* the one-shot faults (null, overlap) fire once */
 static void *last_block;  /* overlap: the most recent block handed out and not yet freed */
 static void *dup_block;   /* overlap: the block handed out twice; its first free is absorbed */
@@ -76,9 +83,63 @@ static void resolve(void) {
 }
 
 static void report_count(void) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "pab-faulty: %llu calls\n", calls);
+    char buf[96];
+    if (mode == F_SLOW)
+        snprintf(buf, sizeof buf, "pab-faulty: %llu calls, %g ns each (%llu iterations every %llu calls)\n", calls,
+                 delay_ns / (double)every, spins, every);
+    else
+        snprintf(buf, sizeof buf, "pab-faulty: %llu calls\n", calls);
     say(buf);
+}
+
+static unsigned long long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
+
+/* A chain of dependent multiply-adds: bound by their latency, not by instruction fetch, so a busy sibling
+ * hyperthread slows it little (a bare counting loop runs at half speed next to one); fenced on x86 so that the
+ * allocator's own work cannot overlap it out of order (the delay adds in full). */
+static void fence(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("lfence" ::: "memory");
+#endif
+}
+
+static unsigned long long spin(unsigned long long n) {
+    unsigned long long x = n;
+    fence();
+    for (unsigned long long i = 0; i < n; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        __asm__ volatile("" : "+r"(x));
+    }
+    fence();
+    return x;
+}
+
+/* The fastest of 7 timed runs of `calls` calls of spin(n), per call, in ns (the machine at its own speed). */
+static double per_call(unsigned long long calls, unsigned long long n) {
+    unsigned long long best = ~0ull;
+    for (int i = 0; i < 7; i++) {
+        unsigned long long t0 = now_ns();
+        for (unsigned long long c = 0; c < calls; c++) spin(n);
+        unsigned long long dt = now_ns() - t0;
+        if (dt < best) best = dt;
+    }
+    return (double)best / (double)calls;
+}
+
+/* Iterations of spin() whose call takes delay_ns, fences included: cost(n) = fences + n * step, both timed.  A
+ * delay below the fences' own cost cannot be made: it is said at start-up and the call costs the fences. */
+static void calibrate_spin(void) {
+    double fences = per_call(4096, 0), step = (per_call(64, 1 << 14) - fences) / (1 << 14);
+    spins = step > 0 && delay_ns > fences ? (unsigned long long)((delay_ns - fences) / step + 0.5) : 0;
+    if (delay_ns > 0 && delay_ns < fences) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "pab-faulty: PAB_FAULT_NS=%g is below the fences' own %.1f ns\n", delay_ns, fences);
+        say(buf);
+    }
 }
 
 __attribute__((constructor)) static void pab_faulty_init(void) {
@@ -88,7 +149,13 @@ __attribute__((constructor)) static void pab_faulty_init(void) {
         if (!strcmp(f, fault_names[i])) mode = (enum fault)i;
     if (f && *f && mode == F_NONE) say("pab-faulty: unknown PAB_FAULT, passing through\n");
     after = n ? strtoull(n, NULL, 10) : 0;
-    if (mode == F_COUNT) atexit(report_count);
+    const char *d = getenv("PAB_FAULT_NS");
+    delay_ns = d ? strtod(d, NULL) : 100; /* may be fractional: 2.5 */
+    const char *e = getenv("PAB_FAULT_EVERY");
+    every = e && strtoull(e, NULL, 10) > 0 ? strtoull(e, NULL, 10) : 1;
+    delay_ns *= (double)every; /* one wait per `every` calls, as long as theirs together */
+    if (mode == F_SLOW) calibrate_spin();
+    if (mode == F_COUNT || mode == F_SLOW) atexit(report_count);
 }
 
 /* The crashing faults: they never return. */
@@ -103,9 +170,13 @@ static void crash(void) {
     for (;;) pause();
 }
 
-/* Counts the call; returns 1 when a one-shot fault (null, overlap) should act on this call. */
+/* Counts the call (slow: and spins); returns 1 when a one-shot fault (null, overlap) should act on this call. */
 static int armed(void) {
     unsigned long long c = __atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED);
+    if (mode == F_SLOW && c > after) {
+        if (delay_ns > 0 && c % every == 0) spin(spins);
+        return 0;
+    }
     if (mode == F_NONE || mode == F_COUNT || c <= after) return 0;
     crash();
     return !__atomic_load_n(&fired, __ATOMIC_RELAXED);
