@@ -155,6 +155,17 @@ class RecommendOnReplay(tt.TmpCase):
         p = tt.pyalloc(["recommend", self.pymalloc_only, "--program", self.program])  # lacks glibc at layer=malloc
         self.assertEqual(p.returncode, 2)
         self.assertIn("layer=malloc", p.stderr)
+        two = replay_rows("two") + [dict(r, params=r["params"].replace(TRACE, "/nonexistent/other.pabt"))
+                                   for r in replay_rows("two")]
+        p = tt.pyalloc(["recommend", synth.write_run(self.tmp.name, "two-traces", two), "--program", self.program])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("the replay rows hold 2 traces", p.stderr)
+        mixed = synth.write_run(self.tmp.name, "mixed", replay_rows("mx") + synth.standard_rows("mx", 3, failed=False))
+        p = tt.pyalloc(["recommend", mixed, "--program", self.program])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--workloads replay", p.stderr)
+        p = tt.pyalloc(["recommend", mixed, "--program", self.program, "--workloads", "replay"])
+        self.assertEqual(p.returncode, 0, p.stderr)
         p = tt.pyalloc(["recommend", self.replay, self.program])  # a try run is not a replay run to join
         self.assertEqual(p.returncode, 2)
         self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
