@@ -9,7 +9,7 @@ import statistics
 import warnings
 from collections import defaultdict
 
-from . import schema
+from . import replayfidelity, schema
 from .binary import REPO
 from .errors import UsageError
 
@@ -29,8 +29,11 @@ def register(sub):
                        description="For each workload, layer and metric: Spearman's rank correlation between the "
                        "C model's and CPython's ordering of configurations, and the ratio of retained memory. "
                        f"Flags rho < {RHO_MIN} and memory differing by more than {MEM_TOLERANCE:.0%}.")
-    p.add_argument("run", nargs="?", default=os.path.join(REPO, "results", "latest"),
-                   help="a run directory or its results.csv (default: results/latest)")
+    p.add_argument("run", nargs="*", help="a run directory or its results.csv (default: results/latest); with --try, "
+                                          "the replay run(s) of the same program (e.g. one per layer)")
+    p.add_argument("--try", dest="try_run", metavar="TRY_RUN",
+                   help="replay against reality: a `pyalloc try` run of the program the replay runs recorded "
+                        "(retained memory, projected time and picks side by side)")
     p.set_defaults(func=main)
 
 
@@ -167,8 +170,15 @@ def summary(comps):
 
 
 def main(args):
-    comps = comparisons(schema.read_rows(args.run))
-    print(f"fidelity of the C model against CPython ({schema.results_path(args.run)})")
+    if args.try_run:
+        if not args.run:
+            raise UsageError("fidelity --try TRY_RUN needs the replay run(s) of the same program after it")
+        return replayfidelity.main(args.try_run, args.run)
+    if len(args.run) > 1:
+        raise UsageError("fidelity takes one run of both runtimes (several runs only with --try)")
+    path = args.run[0] if args.run else os.path.join(REPO, "results", "latest")
+    comps = comparisons(schema.read_rows(path))
+    print(f"fidelity of the C model against CPython ({schema.results_path(path)})")
     print(f"memory = RSS minus rss_base (the cycle's own growth); ratio = CPython / C; "
           f"flag: rho < {RHO_MIN} or memory off by > {MEM_TOLERANCE:.0%} (and > 1 MiB); `flat`: in both runtimes "
           f"the configurations lie within noise (memory 1 MiB, time {TIME_FLAT:.0%}), so their order is not compared")

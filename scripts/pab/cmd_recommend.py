@@ -3,7 +3,7 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, paired, runs, stats, tryresults
+from . import deploy, evidence, paired, predict, runs, stats, tryresults
 from .errors import UsageError
 from .units import split_list
 
@@ -20,7 +20,11 @@ def register(sub):
                        description="Which configuration best meets the objective (relative to glibc) under the "
                                    "constraints, per workload and overall, and how to deploy it. Exit 1 when no "
                                    "configuration meets the constraints.")
-    p.add_argument("run", nargs="?", metavar="RUN", help="a run directory (default: <repo>/results/latest)")
+    p.add_argument("run", nargs="*", metavar="RUN", help="a run directory (default: <repo>/results/latest); several "
+                                                         "replay runs of one trace (one per layer) are joined")
+    p.add_argument("--program", metavar="TRY_RUN",
+                   help="replay rows: a `pyalloc try` run of the recorded command under glibc with the recorded "
+                        "layer (the program's own time), from which each candidate's program time is projected")
     p.add_argument("--host", help="the host whose rows decide, in a run of several (merged) hosts")
     p.add_argument("--objective", choices=list(OBJECTIVES), default="time",
                    help="minimise time per cycle, peak RSS, retained RSS after free, or RSS after idle (a run "
@@ -70,6 +74,9 @@ class Model:
         layered = any(k is not None for w in self.pairs.values() for ls in w.values() for k in ls)
         self.modes = MODES if layered else MODES[:1]
         self.candidates = [(c, m) for m in self.modes for c in run.configs]
+        self.names = dict(NAMES, time=predict.time_name(run, workloads, None))  # what each figure measures
+        self.project = None  # projection.Projection: replay rows' time becomes the program's projected time
+        self.command = "python3 app.py"  # the deploy line's command: the user's own where known
 
     def params_for(self, layers, mode):
         """A case measured at one layer only is the evidence for both modes; with both, each mode has its own."""
@@ -78,8 +85,11 @@ class Model:
         return layers.get(mode)
 
     def rounds(self, config, workload, params, col):
-        """{round: value} of a case (paired.by_round)."""
-        return paired.by_round(self.run.cases.get((config, workload, params), []), col)
+        """{round: value} of a case (paired.by_round); a replay's memory as the program's (predict.replay_memory)."""
+        rows = self.run.cases.get((config, workload, params), [])
+        if workload == evidence.REPLAY:
+            rows = predict.replay_memory(rows, col, self.project)
+        return paired.by_round(rows, col)
 
     def same_layer_pairs(self, config, workloads, col, layer):
         """[(config's rounds, glibc's rounds)] on the cases of one layer, those that share rounds."""
@@ -98,6 +108,11 @@ class Model:
     def needs_pymalloc_off(self, cand, workloads, objective):
         """True when the candidate's gain comes from layer=malloc rows: a Python process gets it only with
         PYTHONMALLOC=malloc. Returns (bool, explanation)."""
+        if workloads == [evidence.REPLAY]:  # a replay's rows are the layer the winner runs at
+            layers = [runs.layer_of(self.params_for(ls, cand[1])) for ls in self.pairs[evidence.REPLAY].values()]
+            if predict.replay_pymalloc_off(self.run, layers[0]):
+                return True, "the evidence is the replay's layer=malloc rows"
+            return False, None
         if not self.same_rows((cand[0], "malloc"), workloads):  # both layers on the same cases: the ranking decided
             return (True, "it ranks best with PYTHONMALLOC=malloc (layer=malloc rows against glibc under pymalloc)") \
                 if cand[1] == "malloc" else (False, None)
@@ -118,6 +133,8 @@ class Model:
 
     def evidence(self, cand, workloads, weights, metric, ci):
         """(point, lo, hi) of the weighted geometric mean ratio to glibc, or None when a case has no data."""
+        if metric == "time" and self.project is not None:  # replay with the program's time: project it
+            return self.project.ratio(self.evidence(cand, workloads, weights, predict.projection.METRIC, ci))
         col, pairs, ws = stats.METRICS[metric][0], [], []
         for w in workloads:
             n = len(self.pairs[w])
@@ -194,7 +211,8 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
         lines = [f"{indent}none qualifies: every configuration breaks a constraint or lacks data"]
         return lines + [f"{indent}  {model.label(c)}: {why}" for c, why in rejected]
     (best, fb), rest = ranked[0], ranked[1:]
-    ev = (f"{NAMES[objective]} {show(fb[objective], stats.METRICS[objective][1])} of glibc's; time {pct_of(fb['time'][0])}, "
+    ev = (f"{model.names[objective]} {show(fb[objective], stats.METRICS[objective][1])} of glibc's; "
+          f"{model.names['time']} {pct_of(fb['time'][0])}, "
           f"peak {pct_of(fb['peak'][0])}, retained {pct_of(fb['after_free'][0])}")
     if tied(model, ranked, objective):
         head = f"{indent}no clear winner: {model.label(best)} is best on the point estimate, but its interval overlaps " \
@@ -203,7 +221,7 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
         head = f"{indent}{model.label(best)}"
     lines = [head, f"{indent}  {ev}"]
     if rest:
-        lines.append(f"{indent}  runner-up {model.label(rest[0][0])}: {NAMES[objective]} "
+        lines.append(f"{indent}  runner-up {model.label(rest[0][0])}: {model.names[objective]} "
                      f"{show(rest[0][1][objective], stats.METRICS[objective][1])}")
     if excluded and len(rest) > 1:
         lines.append(f"{indent}  then: " + ", ".join(f"{model.label(c)} {f[objective][0]:.3f}×" for c, f in rest[1:]))
@@ -216,7 +234,7 @@ def deploy_lines(run, model, best, workloads, objective, status, args):
     """The line to deploy the winner, what else it needs, and where it breaks the constraints."""
     row = run.config_row(best[0])
     off, why = model.needs_pymalloc_off(best, workloads, objective)
-    print(f"\nDeploy{status}:\n  {deploy.line(row, pymalloc_off=off)}")
+    print(f"\nDeploy{status}:\n  {deploy.line(row, pymalloc_off=off, program=model.command)}")
     if why:
         print(f"  PYTHONMALLOC=malloc because {why}")
     call = deploy.release_call(row)
@@ -250,11 +268,13 @@ def deploy_status(model, ranked, objective):
 
 def pymalloc_note(model, workloads, objective):
     """What an unmodified CPython (pymalloc for objects <= 512 B) gets: compare layer=pymalloc rows across configs."""
-    col, spread = stats.METRICS[objective][0], []
+    projected = objective == "time" and model.project is not None  # the program's projected time, not replay's
+    col, spread = stats.METRICS[predict.projection.METRIC if projected else objective][0], []
     for c in model.run.configs:
         pairs = model.same_layer_pairs(c, workloads, col, "pymalloc")
         if pairs and c != runs.BASELINE:
             r = paired.ratio(pairs, ci=False)[0]
+            r = model.project.ratio((r, None, None))[0] if projected else r
             spread.append((abs(r - 1), c, r))
     if not spread:
         if any("malloc" in ls for w in workloads for ls in model.pairs[w].values()):
@@ -264,15 +284,15 @@ def pymalloc_note(model, workloads, objective):
     top = max(spread)
     if top[0] < PYMALLOC_FLAT:
         return (f"Under CPython's default allocator (layer=pymalloc rows) the configurations differ from glibc by at "
-                f"most {100 * top[0]:.1f} % in {NAMES[objective]}: pymalloc keeps objects up to 512 bytes in its own "
+                f"most {100 * top[0]:.1f} % in {model.names[objective]}: pymalloc keeps objects up to 512 bytes in its own "
                 f"arenas, away from malloc, so a Python process would not benefit from swapping malloc alone; the "
                 f"layer=malloc gains need PYTHONMALLOC=malloc.")
     return (f"Under CPython's default allocator (layer=pymalloc rows) configurations still differ: up to "
-            f"{pct_of(top[2])} in {NAMES[objective]} ({top[1]}).")
+            f"{pct_of(top[2])} in {model.names[objective]} ({top[1]}).")
 
 
 def main(args):
-    run = runs.Run(args.run or runs.default_run())
+    run = predict.load(args.run)
     if args.host:
         run = run.on_host(args.host)
     elif len(run.hosts) > 1:  # rounds of two machines are not rounds of one experiment
@@ -286,7 +306,14 @@ def main(args):
     workloads = wanted or run.workloads
     weights = parse_weights(args.weights, workloads)
     objective = OBJECTIVES[args.objective]
+    project = predict.setup(run, workloads, args.program, args.max_slowdown)
+    everything, c_model = workloads, None
+    if evidence.has_cpython(run, workloads):  # CPython twins decide; the C model's figures are the allocator's alone
+        c_model = Model(evidence.of_runtime(run, "c"), workloads)
+        run, workloads = evidence.of_runtime(run, "cpython"), evidence.twins(run, workloads)
     model = Model(run, workloads)
+    model.project, model.names["time"] = project, predict.time_name(run, workloads, project)
+    model.command = evidence.command(run, workloads, project and project.program.run) or model.command
     limits = [f"time at most {args.max_slowdown:+g} % vs glibc" if args.max_slowdown is not None else None,
               f"peak and retained RSS at most {args.max_memory:+g} % vs glibc" if args.max_memory is not None else None]
     print(f"run {run.name}: objective {NAMES[objective]}; constraints: "
@@ -294,12 +321,17 @@ def main(args):
     print(f"Ratios: to glibc in the same round (CPython's default pymalloc where the run has layer=pymalloc rows), "
           f"geometric mean over rounds [95 % interval]; geometric mean over cases, each workload weighing "
           f"{'as --weights says' if weights else '1'}.")
+    for line in predict.header_lines(run, workloads, project) + predict.runtime_lines(c_model, everything, workloads):
+        print(line)
     print("\nPer workload:")
-    for w in workloads:
-        ranked, rejected = decide(model, [w], {}, args)
-        lines = verdict_lines(model, ranked, rejected, objective, indent="  ")
-        print(f"  {w}: " + lines[0].strip())
+    for w in everything:
+        m = model if w in workloads else c_model
+        ranked, rejected = decide(m, [w], {}, args)
+        lines = verdict_lines(m, ranked, rejected, objective, indent="  ")
+        print(f"  {w}: " + lines[0].strip() + (" (C model only: it has no CPython twin)" if m is c_model else ""))
         print("\n".join(lines[1:]))
+        if c_model is not None and m is model and ranked:
+            print(predict.c_model_line(c_model, ranked[0][0], w, objective, show))
     ranked, rejected = decide(model, workloads, weights, args)
     print(f"\nOverall ({len(workloads)} workload{'s' if len(workloads) > 1 else ''}, weighted geometric mean):")
     print("\n".join(verdict_lines(model, ranked, rejected, objective, indent="  ", excluded=True)))
@@ -312,7 +344,7 @@ def main(args):
         best, fb = ranked[0]
         figure = show(fb[objective], stats.METRICS[objective][1])
         print(f"\nDeploy: nothing — keep glibc as it is. {model.label(best)} is best on the point estimate, but this "
-              f"run cannot tell it from plain glibc ({NAMES[objective]} {figure}); more rounds "
+              f"run cannot tell it from plain glibc ({model.names[objective]} {figure}); more rounds "
               "(`pyalloc run --rounds auto`) or a quieter machine can decide.")
     else:
         deploy_lines(run, model, ranked[0][0], workloads, objective, status, args)

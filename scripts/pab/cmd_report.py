@@ -4,7 +4,7 @@ import csv
 import os
 from collections import OrderedDict, defaultdict
 
-from . import paired, report_sweep, rundir, runs, stats, summary as summary_csv, timing
+from . import evidence, paired, report_sweep, rundir, runs, stats, summary as summary_csv, timing
 from .errors import UsageError
 
 RATIO_METRICS = ("time", "cold", "peak", "after_free", "after_release")
@@ -137,7 +137,9 @@ HOW_TO_READ = (
     f"sets share its weight). CV = standard deviation / mean over rounds; ⚠ marks CV above {100 * stats.CV_WARN:.0f} %. "
     "Time is the median of a process's timed cycles (steady state); `cold` is its first, instrumented cycle. Memory "
     "is RSS of that instrumented cycle: peak (VmHWM), after the workload freed, after an explicit release call; "
-    "`retained` = after free. Overhead = (peak − base) / live peak bytes. summary.csv holds these tables' numbers."
+    "`retained` = after free. Overhead = (peak − base) / live peak bytes. summary.csv holds these tables' numbers. "
+    "The time of a C-model or replay case is the allocator's alone (its calls, nothing else a program does); a "
+    "CPython twin's (`runtime=cpython`) or a `try` run's is a program's."
 )
 
 
@@ -280,8 +282,12 @@ def section(run, args):
     for w in run.workloads:
         md += ["", f"## {w}", ""]
         md += [f"![{w}: {kind}]({path})" for kind, path in made.get(w, [])]
+        if w == evidence.REPLAY:
+            md += ["", evidence.REPORT_NOTE]
         for p in run.params_of(w):
             md += ["", f"### {w} `{p or 'defaults'}`", ""]
+            if w == evidence.REPLAY:
+                md += [f"Evidence: {evidence.replay_line(run, runs.BASELINE, p)}.", ""]
             md += case_tables(per_case[(w, p)]) if per_case[(w, p)] else ["No configuration ran this case (see Failures)."]
     md += report_sweep.section(run, None if args.no_charts else os.path.join(run.dir, "charts"))
     return md, summ, made, per_case

@@ -62,6 +62,19 @@ class Run:
         view._index([r for r in self.rows if r["host"] == host])
         return view
 
+    def where(self, keep):
+        """The rows for which keep(row) holds, as a run of their own (the same meta.json)."""
+        view = copy.copy(self)
+        view._index([r for r in self.rows if keep(r)])
+        return view
+
+    def joined(self, others):
+        """This run's rows followed by those of other runs, as one run (this one's meta.json): e.g. replay runs of
+        one trace at two layers."""
+        view = copy.copy(self)
+        view._index(self.rows + [r for o in others for r in o.rows])
+        return view
+
     def by_host(self):
         """[this run] when it holds one host, else one run per host (report and compare group by host)."""
         return [self] if len(self.hosts) <= 1 else [self.on_host(h) for h in self.hosts]
