@@ -27,7 +27,7 @@ def register(sub):
     configs.add_options(p)
     p.add_argument("--sweep", action="append", metavar="KEY=V1,V2",
                    help="as for run: one configuration per value from each configuration the key applies to")
-    p.add_argument("--layers", help="pymalloc,malloc (default for a Python program: both), one of them, or none "
+    p.add_argument("--layers", metavar="L[,L...]", help="pymalloc,malloc (default for a Python program: both), one of them, or none "
                                     "(default for any other program)")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS, help=f"rounds (default {DEFAULT_ROUNDS})")
     p.add_argument("--seed", type=int, help="shuffle seed (default: random, recorded)")
