@@ -1,7 +1,6 @@
-# The statistics behind report/compare/recommend, all from scipy/numpy: medians, CV over rounds, percentile-bootstrap
-# confidence intervals of ratios of medians (and of their weighted geometric means), Mann-Whitney U with its floor.
+# The statistics behind report/compare/recommend besides paired.py's ratios, from scipy/numpy: medians, CV over
+# rounds, geometric means, Mann-Whitney U with its floor (compare's test of raw figures).
 import math
-import warnings
 from math import comb
 
 import numpy as np
@@ -11,7 +10,6 @@ from .schema import METRICS  # noqa: F401  metric -> (column, family, label, uni
 
 ALPHA = 0.05            # two-sided significance level of compare's Mann-Whitney U test
 CV_WARN = 0.10          # a figure whose rounds vary more than this (std/mean) is flagged as not to be trusted
-N_RESAMPLES = 2000      # bootstrap resamples (percentile method, fixed seed: the same run gives the same report)
 
 
 def median(xs):
@@ -23,41 +21,6 @@ def cv(xs):
     if len(xs) < 2 or np.mean(xs) == 0:
         return None
     return float(np.std(xs, ddof=1) / abs(np.mean(xs)))
-
-
-def _log_ratio_of_medians(pairs, weights, axis):
-    total = sum(weights)
-    acc = 0.0
-    for (x, base), w in zip(pairs, weights):
-        acc = acc + w * (np.log(np.median(x, axis=axis)) - np.log(np.median(base, axis=axis)))
-    return acc / total
-
-
-def ratio(pairs, weights=None, ci=True):
-    """Weighted geometric mean over cases of median(x)/median(base), with its 95 % percentile-bootstrap interval
-    (each sample's rounds resampled independently). pairs: [(x values, base values)]. Returns (point, lo, hi);
-    lo/hi are None when some sample has fewer than 2 rounds; point is None when a median is not positive."""
-    pairs = [(np.asarray(x, float), np.asarray(b, float)) for x, b in pairs]
-    weights = list(weights or [1.0] * len(pairs))
-    if not pairs or any(len(x) == 0 or len(b) == 0 or np.median(x) <= 0 or np.median(b) <= 0 for x, b in pairs):
-        return None, None, None
-    point = float(np.exp(_log_ratio_of_medians(pairs, weights, None)))
-    if not ci or any(len(x) < 2 or len(b) < 2 for x, b in pairs) or any(min(x) <= 0 or min(b) <= 0 for x, b in pairs):
-        return point, None, None
-    from scipy.stats import bootstrap
-    samples = [s for p in pairs for s in p]
-
-    def stat(*s, axis=-1):
-        return _log_ratio_of_medians(list(zip(s[0::2], s[1::2])), weights, axis)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = bootstrap(samples, stat, vectorized=True, paired=False, confidence_level=CONFIDENCE,
-                        n_resamples=N_RESAMPLES, method="percentile", random_state=np.random.default_rng(0))
-    lo, hi = res.confidence_interval
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return point, None, None
-    return point, float(np.exp(lo)), float(np.exp(hi))
 
 
 def geomean(values, weights=None):
