@@ -3,7 +3,7 @@
 import re
 from collections import OrderedDict
 
-from . import deploy, evidence, paired, predict, runs, stats, tryresults
+from . import deploy, evidence, paired, predict, runs, schema, stats, tryresults
 from .errors import UsageError
 from .units import split_list
 
@@ -12,7 +12,6 @@ OBJECTIVES = OrderedDict([("time", "time"), ("peak", "peak"), ("retained", "afte
 NAMES = {"time": "time", "peak": "peak RSS", "after_free": "retained RSS (after free)",
          "after_idle": "RSS after idle"}
 PYMALLOC_FLAT = 0.05  # under pymalloc, configurations within 5 % of glibc "differ little"
-MODES = ("pymalloc", "malloc")  # CPython's default, or PYTHONMALLOC=malloc
 
 
 def register(sub):
@@ -72,7 +71,7 @@ class Model:
             for p in run.params_of(w):
                 self.pairs.setdefault(w, OrderedDict()).setdefault(runs.without_layer(p), {})[runs.layer_of(p)] = p
         layered = any(k is not None for w in self.pairs.values() for ls in w.values() for k in ls)
-        self.modes = MODES if layered else MODES[:1]
+        self.modes = schema.LAYERS if layered else schema.LAYERS[:1]
         self.candidates = [(c, m) for m in self.modes for c in run.configs]
         self.names = dict(NAMES, time=predict.time_name(run, workloads, None))  # what each figure measures
         self.project = None  # projection.Projection: replay rows' time becomes the program's projected time
@@ -100,7 +99,7 @@ class Model:
     def layer_gain(self, config, workloads, objective):
         """Geometric mean ratio to glibc on the same rows, separately over layer=malloc and layer=pymalloc cases."""
         col, out = stats.METRICS[objective][0], {}
-        for layer in MODES:
+        for layer in schema.LAYERS:
             pairs = self.same_layer_pairs(config, workloads, col, layer)
             out[layer] = paired.ratio(pairs, ci=False)[0] if pairs else None
         return out

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from dataclasses import asdict
 
-from . import (binary, configs, execute, machine, planning, program, rundir, runner, runs, shard, sweep,
+from . import (binary, configs, execute, machine, planning, program, rundir, runner, runs, schema, shard, sweep,
                tryplan, tryresults)
 from .errors import UsageError
 from .presets import Case
@@ -68,7 +68,7 @@ def plan(args):
     print(tryplan.describe_warmup(warm), file=sys.stderr)
     mark, at, exact, rule = tryplan.measuring_point(args.mark, sig, warm)
     if forced is None:
-        layers = list(tryplan.LAYERS) if warm.python else [None]
+        layers = list(schema.LAYERS) if warm.python else [None]
     else:
         layers = forced
         if forced != [None] and not warm.python:

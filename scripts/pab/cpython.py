@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from . import knobs
+from . import knobs, schema
 from .binary import REPO
 from .errors import UsageError
 from .paramspec import cell as params_cell
@@ -18,7 +18,6 @@ from .presets import Case
 
 PYTHON = "/usr/bin/python3"  # docs/design.md §2: the distribution's interpreter, the one users deploy
 SCRIPTS = os.path.join(REPO, "bench", "python")
-LAYERS = ("malloc", "pymalloc")
 RUNTIME = "cpython"
 
 
@@ -48,7 +47,7 @@ def expand(cases):
         if w is None:
             notes.append(f"{c.label()}: no CPython version (bench/python/{c.workload}.py)")
             continue
-        for layer in [c.params["layer"]] if "layer" in c.params else LAYERS:
+        for layer in [c.params["layer"]] if "layer" in c.params else schema.LAYERS:
             params = dict(c.params, layer=layer)
             try:
                 w.parse(params)

@@ -5,7 +5,7 @@
 import math
 import statistics
 
-from . import evidence, paired, predict, projection, runs, stats
+from . import evidence, paired, predict, projection, runs, schema, stats
 from .errors import UsageError
 
 GROWTH_TOLERANCE = 0.20  # retained growth: replay within +-20 % of the program's
@@ -13,7 +13,6 @@ GROWTH_FLOOR = 1 << 20   # ... or within 1 MiB (a smaller gap is noise)
 RHO_MIN = 0.9            # Spearman's rho of the configurations' retained growth, per layer
 TIME_GOAL = 1 / 3        # the projection's error at most this share of try's spread (best to worst) on the malloc layer
 PICK_TOLERANCE = 0.05    # replay's pick, measured by try, within 5 % of try's own pick
-LAYERS = ("pymalloc", "malloc", None)
 MIB = float(1 << 20)
 
 
@@ -65,7 +64,7 @@ class SideBySide:
         if not self.a_rec:
             raise UsageError("fidelity: the replay rows need glibc at layer=malloc, the layer the trace was recorded "
                              "with (the projection starts from it)")
-        self.layers = [x for x in LAYERS if x in self.rp_layers and self._try_params(x)]
+        self.layers = [x for x in schema.LAYER_ORDER if x in self.rp_layers and self._try_params(x)]
         g_try_rec = growth(try_run, "program", runs.BASELINE, self._try_params("malloc") or "")
         g_rp_rec = growth(replay_run, evidence.REPLAY, runs.BASELINE, rec)
         # the program's memory outside replay's growth (its code, the interpreter's mappings): from the recorded run

@@ -38,6 +38,8 @@ TYPES = {t[0]: t[1] for t in TABLE}
 WIDTH = OrderedDict((v, sum(1 for t in TABLE if t[2] <= v)) for v in range(1, SCHEMA + 1))  # schema -> columns
 METRICS = OrderedDict((t[3][0], (t[0],) + t[3][1:]) for t in TABLE if t[3])  # key -> (column, family, label, unit, div)
 STATUSES = ("ok", "failed", "skipped", "oom", "timeout")
+LAYERS = ("pymalloc", "malloc")  # values of the params' layer=: CPython's default allocator first, PYTHONMALLOC=malloc
+LAYER_ORDER = LAYERS + (None,)  # how rows of layers sort; None: a program without layers
 RUN_SCHEMA_KEY = "schema"  # meta.json records the schema its results.csv was written with
 
 

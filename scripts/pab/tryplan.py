@@ -7,11 +7,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-from . import configs, program, runner
+from . import configs, program, runner, schema
 from .errors import UsageError
 from .units import format_duration, split_list
 
-LAYERS = ("pymalloc", "malloc")   # CPython's default allocator, and PYTHONMALLOC=malloc
 NO_LAYER = "none"                 # --layers none: no layer parameter (a program that is not Python)
 PYTHON_KNOBS = ("PYTHONMALLOC", "PYTHONMALLOCSTATS", "PYTHONDEVMODE")  # they change the Python allocator layer
 # Signals --mark-signal cannot be: uncatchable, raised by faults, or sent by the system on its own.
@@ -52,7 +51,7 @@ def layers(text):
     if items == [NO_LAYER]:
         return [None]
     for x in items:
-        if x not in LAYERS:
+        if x not in schema.LAYERS:
             raise UsageError(f"--layers: unknown layer {x!r} (pymalloc, malloc, or none alone)")
     return list(dict.fromkeys(items))
 

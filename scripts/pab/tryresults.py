@@ -1,9 +1,8 @@
 # What a `pyalloc try` run found, against what the user runs today (glibc, CPython's pymalloc, no release call):
 # the table per configuration x layer that try prints, and recommend's answer on try runs (docs/try.md).
-from . import deploy, native, paired, runs, stats
+from . import deploy, native, paired, runs, schema, stats
 
 MIB = 2 ** 20
-LAYER_ORDER = ("pymalloc", "malloc", None)  # CPython's default first; None: a program without layers
 
 
 def is_try(run):
@@ -29,7 +28,7 @@ def table(run):
         base_params = _baseline_params(params_by_layer)
         base = paired.by_round(run.cases.get((runs.BASELINE, "program", base_params), []), "real_ns")
         for c in run.configs:
-            for layer, p in sorted(params_by_layer.items(), key=lambda lp: LAYER_ORDER.index(lp[0])):
+            for layer, p in sorted(params_by_layer.items(), key=lambda lp: schema.LAYER_ORDER.index(lp[0])):
                 total = sum(1 for r in run.rows if (r["config"], r["params"]) == (c, p))
                 if not total:
                     continue

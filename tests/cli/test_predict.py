@@ -5,16 +5,14 @@
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import unittest
 
 import synth
 import trytool as tt
 
 sys.path.insert(0, os.path.join(synth.SOURCE, "scripts"))
-from pab import projection, runs  # noqa: E402
+from pab import projection  # noqa: E402
 
 S = 1e9
 TRACE = "/nonexistent/app.pabt"  # the synthetic runs' trace: not readable, so how it was recorded is unknown
