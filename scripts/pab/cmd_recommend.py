@@ -155,7 +155,7 @@ class Model:
                    for w in workloads for ls in self.pairs[w].values())
 
     def label(self, cand):
-        return cand[0] + (" + PYTHONMALLOC=malloc" if cand[1] == "malloc" and len(self.modes) > 1 else "")
+        return deploy.with_layer(cand[0], cand[1] if len(self.modes) > 1 else None, name_pymalloc=False)
 
 
 def decide(model, workloads, weights, args):

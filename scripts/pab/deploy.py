@@ -6,6 +6,17 @@ import shlex
 from . import native
 
 
+LAYER_WORDS = {"pymalloc": "pymalloc", "malloc": "PYTHONMALLOC=malloc"}  # how a layer is said after a configuration
+
+
+def with_layer(config, layer, name_pymalloc=True):
+    """'jemalloc + PYTHONMALLOC=malloc', 'glibc + pymalloc' (or plain 'glibc' with name_pymalloc=False), or the
+    configuration alone for a program without layers."""
+    if layer not in LAYER_WORDS or (layer == "pymalloc" and not name_pymalloc):
+        return config
+    return f"{config} + {LAYER_WORDS[layer]}"
+
+
 def line(row, pymalloc_off=False, program="python3 app.py"):
     """row: any row of the configuration (allocator, allocator_lib, env). glibc needs no preload."""
     words = []
@@ -16,7 +27,7 @@ def line(row, pymalloc_off=False, program="python3 app.py"):
             k, v = item.split("=", 1)
             words.append(f"{k}={shlex.quote(v)}")
     if pymalloc_off:
-        words.append("PYTHONMALLOC=malloc")
+        words.append(LAYER_WORDS["malloc"])
     return " ".join(words + [program])
 
 

@@ -1,7 +1,7 @@
 # What recommend may say about a program's time (docs/design.md §11): replay rows time the allocator's calls alone,
 # so without the program's own time (--program TRY_RUN) no program-level time change is printed; with it, time is
 # the program's time projected by projection.py.  Also: the evidence lines and the command of the deploy line.
-from . import evidence, projection, runs, stats
+from . import deploy, evidence, projection, runs, stats
 from .errors import UsageError
 
 PROGRAM_TIME = "program time (projected)"
@@ -56,8 +56,7 @@ def setup(run, workloads, program_path, max_slowdown):
     memory = {col: program.median(col) - median_growth(run, rec, col) for col in MEMORY
               if program.median(col) is not None and median_growth(run, rec, col) is not None}
     p = projection.Projection(program, a_rec, a_base, memory=memory)
-    p.base_label = runs.BASELINE + (" + pymalloc" if runs.layer_of(base) == "pymalloc" else
-                                    " + PYTHONMALLOC=malloc" if program.layer == "malloc" else "")
+    p.base_label = deploy.with_layer(runs.BASELINE, "pymalloc" if runs.layer_of(base) == "pymalloc" else program.layer)
     return p
 
 

@@ -23,7 +23,7 @@
 # own base and what it holds outside malloc (its code, the interpreter's mappings) come from the program.
 import shlex
 
-from . import paired, runs, stats
+from . import deploy, paired, runs, stats
 from .errors import UsageError
 
 COLUMN = "cold_ns"  # the first replay cycle of a fresh process: a program, too, runs its allocations once, cold
@@ -66,7 +66,7 @@ class ProgramTime:
     def describe(self):
         rounds = f"{len(self.rounds)} round{'s' if len(self.rounds) != 1 else ''}"
         span = f" [{self.lo / 1e9:.3f}–{self.hi / 1e9:.3f}]" if self.lo is not None else ""
-        setup = runs.BASELINE + (" + PYTHONMALLOC=malloc" if self.layer == "malloc" else "")
+        setup = deploy.with_layer(runs.BASELINE, self.layer, name_pymalloc=False)
         return f"{self.point / 1e9:.3f} s{span} ({setup}, try run {self.run.name}, {rounds})"
 
 

@@ -5,7 +5,7 @@
 import math
 import statistics
 
-from . import evidence, paired, predict, projection, runs, schema, stats
+from . import deploy, evidence, paired, predict, projection, runs, schema, stats
 from .errors import UsageError
 
 GROWTH_TOLERANCE = 0.20  # retained growth: replay within +-20 % of the program's
@@ -138,7 +138,7 @@ class SideBySide:
 
 
 def _label(r):
-    return r["config"] + (f" + {'pymalloc' if r['layer'] == 'pymalloc' else 'PYTHONMALLOC=malloc'}" if r["layer"] else "")
+    return deploy.with_layer(r["config"], r["layer"])
 
 
 def _mib(x):
