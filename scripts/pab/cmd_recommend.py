@@ -133,7 +133,7 @@ class Model:
     def evidence(self, cand, workloads, weights, metric, ci):
         """(point, lo, hi) of the weighted geometric mean ratio to glibc, or None when a case has no data."""
         if metric == "time" and self.project is not None:  # replay with the program's time: project it
-            return self.project.ratio(self.evidence(cand, workloads, weights, predict.projection.METRIC, ci))
+            return self.project.ratio(self.evidence(cand, workloads, weights, predict.projection.METRIC, ci), cand[1])
         col, pairs, ws = stats.METRICS[metric][0], [], []
         for w in workloads:
             n = len(self.pairs[w])
@@ -273,7 +273,7 @@ def pymalloc_note(model, workloads, objective):
         pairs = model.same_layer_pairs(c, workloads, col, "pymalloc")
         if pairs and c != runs.BASELINE:
             r = paired.ratio(pairs, ci=False)[0]
-            r = model.project.ratio((r, None, None))[0] if projected else r
+            r = model.project.ratio((r, None, None), "pymalloc")[0] if projected else r
             spread.append((abs(r - 1), c, r))
     if not spread:
         if any("malloc" in ls for w in workloads for ls in model.pairs[w].values()):

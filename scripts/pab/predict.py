@@ -1,7 +1,7 @@
 # What recommend may say about a program's time (docs/design.md §11): replay rows time the allocator's calls alone,
 # so without the program's own time (--program TRY_RUN) no program-level time change is printed; with it, time is
 # the program's time projected by projection.py.  Also: the evidence lines and the command of the deploy line.
-from . import deploy, evidence, projection, runs, stats
+from . import deploy, evidence, projection, runs, schema, stats
 from .errors import UsageError
 
 PROGRAM_TIME = "program time (projected)"
@@ -36,27 +36,39 @@ def setup(run, workloads, program_path, max_slowdown):
     if program_path is None:
         if replay and max_slowdown is not None:
             raise UsageError("--max-slowdown on replay rows needs the program's own time (replay times the allocator "
-                             "alone): give --program TRY_RUN, a `pyalloc try --configs glibc --layers malloc -- CMD` "
-                             "run of the recorded command")
+                             "alone): give --program TRY_RUN, a `pyalloc try --configs glibc -- CMD` run of the "
+                             "recorded command")
         return None
     if workloads != [evidence.REPLAY]:
         raise UsageError("--program projects replay rows: select them alone (--workloads replay)")
     if len(traces(run)) != 1:
         raise UsageError(f"--program: the replay rows hold {len(traces(run))} traces; the projection is for one "
                          f"program (select one trace's runs)")
-    program = projection.ProgramTime(runs.Run(program_path), recorded_layer(run))
-    rec, base = replay_params(run, "malloc"), replay_params(run, "pymalloc") or replay_params(run, "malloc")
+    return projection_of(run, runs.Run(program_path), "--program")
+
+
+def projection_of(run, try_run, who):
+    """The projection of replay rows (run) onto the program measured by try_run; `who` names the caller in errors."""
+    rec_layer = recorded_layer(run)
+    rec = replay_params(run, "malloc")
     if rec is None:
-        raise UsageError("--program: the projection needs glibc replayed at layer=malloc, the layer the trace was "
+        raise UsageError(f"{who}: the projection needs glibc replayed at layer=malloc, the layer the trace was "
                          "recorded with (`pyalloc run --workloads replay --param trace=... --param layer=malloc`)")
-    a_rec = stats.median(run.values(runs.BASELINE, evidence.REPLAY, rec, projection.COLUMN))
-    a_base = stats.median(run.values(runs.BASELINE, evidence.REPLAY, base, projection.COLUMN))
-    if not a_rec or not a_base:
-        raise UsageError(f"--program: glibc's replay rows have no {projection.COLUMN} to project from")
+    def glibc_ns_at(layer):
+        params = replay_params(run, layer)
+        return params and stats.median(run.values(runs.BASELINE, evidence.REPLAY, params, projection.COLUMN))
+    # keyed by try's layers: a non-Python program's try rows have none, its replay is the malloc layer
+    glibc_ns = {layer: glibc_ns_at(layer) for layer in schema.LAYERS} if rec_layer else {None: glibc_ns_at("malloc")}
+    glibc_ns = {layer: a for layer, a in glibc_ns.items() if a}
+    if rec_layer not in glibc_ns:
+        raise UsageError(f"{who}: glibc's replay rows have no {projection.COLUMN} to project from")
+    base_layer = "pymalloc" if "pymalloc" in glibc_ns else rec_layer
+    times = projection.program_times(try_run, rec_layer, glibc_ns)
+    program = times[rec_layer]
     memory = {col: program.median(col) - median_growth(run, rec, col) for col in MEMORY
               if program.median(col) is not None and median_growth(run, rec, col) is not None}
-    p = projection.Projection(program, a_rec, a_base, memory=memory)
-    p.base_label = deploy.with_layer(runs.BASELINE, "pymalloc" if runs.layer_of(base) == "pymalloc" else program.layer)
+    p = projection.Projection(times, glibc_ns, base_layer, rec_layer, memory=memory)
+    p.base_label = deploy.with_layer(runs.BASELINE, base_layer)
     return p
 
 
@@ -105,14 +117,20 @@ def header_lines(run, workloads, project):
         if evidence.REPLAY in workloads:
             out.append("Memory is the growth above the replay's base (which holds the trace's records).")
             out.append("Time is the allocator's alone (replay's calls), not the program's; the program's change "
-                       "needs its own time: `pyalloc try --configs glibc --layers malloc -- CMD` (the configuration "
-                       "and layer the trace was recorded with), then `pyalloc recommend RUN --program TRY_RUN`.")
+                       "needs its own time: `pyalloc try --configs glibc -- CMD` (the recorded configuration, on each "
+                       "layer), then `pyalloc recommend RUN --program TRY_RUN`.")
         return out
     p = project
-    out.append(f"Program time: {p.program.describe()}.")
-    out.append(f"Projected: P(c) = T + {p.k:g} × (A(c) − A(recorded)), A = replay's {projection.COLUMN} "
-               f"(docs/design.md §11). The allocator's calls as replayed take {100 * p.recorded_share():.0f} % of "
-               f"the measured time and {_pct(p.share, p.share_lo, p.share_hi)} of {p.base_label}'s projected "
+    for layer, t in p.times.items():
+        out.append(f"Program time: {t.describe()}.")
+    unmeasured = [layer for layer in p.glibc_ns if not p.measured(layer)]
+    out.append(f"Projected: P(c) = T(L) + {p.k:g} × (A(c) − A(glibc, L)) on the candidate's layer L, T(L) the "
+               f"program's time under glibc on L, A = replay's {projection.COLUMN} (docs/design.md §11)"
+               + (f"; layer {', '.join(unmeasured)} has no measured time and starts from "
+                  f"{deploy.with_layer(runs.BASELINE, p.program.layer)}'s (a layer switch does more to the interpreter "
+                  f"than replay sees: measure it with `pyalloc try --configs glibc -- CMD`)" if unmeasured else "")
+               + f". The allocator's calls as replayed take {100 * p.recorded_share():.0f} % of the recorded "
+               f"configuration's measured time and {_pct(p.share, p.share_lo, p.share_hi)} of {p.base_label}'s "
                f"{p.base_time() / 1e9:.3f} s; every time ratio below is the program's projected time.")
     out.append("Memory: the program's, projected the same way: the try run's figure under the recorded configuration "
                "plus replay's difference in growth from it.")

@@ -57,13 +57,9 @@ class SideBySide:
     def __init__(self, try_run, replay_run):
         self.tr, self.rp = try_run, replay_run
         self.try_layers, self.rp_layers = by_layer(try_run, "program"), by_layer(replay_run, evidence.REPLAY)
-        self.program = projection.ProgramTime(try_run, predict.recorded_layer(replay_run))
+        self.proj = predict.projection_of(replay_run, try_run, "fidelity")
+        self.program = self.proj.program
         rec = self.rp_layers.get("malloc")
-        self.a_rec = stats.median(replay_run.values(runs.BASELINE, evidence.REPLAY, rec, projection.COLUMN)) \
-            if rec else None
-        if not self.a_rec:
-            raise UsageError("fidelity: the replay rows need glibc at layer=malloc, the layer the trace was recorded "
-                             "with (the projection starts from it)")
         self.layers = [x for x in schema.LAYER_ORDER if x in self.rp_layers and self._try_params(x)]
         g_try_rec = growth(try_run, "program", runs.BASELINE, self._try_params("malloc") or "")
         g_rp_rec = growth(replay_run, evidence.REPLAY, runs.BASELINE, rec)
@@ -79,9 +75,9 @@ class SideBySide:
         """try's case for a replay layer (a non-Python program's try rows have no layer; its replay is malloc)."""
         return self.try_layers.get(layer) or (self.try_layers.get(None) if layer == "malloc" else None)
 
-    def projection_for(self, layer):
-        a_base = stats.median(self.rp.values(runs.BASELINE, evidence.REPLAY, self.rp_layers[layer], projection.COLUMN))
-        return projection.Projection(self.program, self.a_rec, a_base) if a_base else None
+    def key(self, layer):
+        """The projection's name of a replay layer: try's (a non-Python program's try rows have no layer)."""
+        return layer if self.program.layer is not None else None
 
     def _row(self, config, layer):
         tp, rp = self._try_params(layer), self.rp_layers[layer]
@@ -89,9 +85,9 @@ class SideBySide:
             return None
         g_try, g_rp = growth(self.tr, "program", config, tp), growth(self.rp, evidence.REPLAY, config, rp)
         t_try = ratio(self.tr, "program", (config, tp), (runs.BASELINE, tp), "real_ns")
-        proj = self.projection_for(layer)
         r = ratio(self.rp, evidence.REPLAY, (config, rp), (runs.BASELINE, rp), projection.COLUMN)
-        t_proj = proj.ratio(r) if proj else (None, None, None)
+        known = self.key(layer) in self.proj.glibc_ns
+        t_proj = self.proj.ratio(r, self.key(layer), against=self.key(layer)) if known else (None, None, None)
         t_try_med = stats.median(self.tr.values(config, "program", tp, "real_ns"))
         a = stats.median(self.rp.values(config, evidence.REPLAY, rp, projection.COLUMN))
         g_proj = g_rp + self.offset if g_rp is not None and self.offset is not None else None
@@ -99,7 +95,7 @@ class SideBySide:
         if g_try is not None and g_rp is not None and not within(g_rp, g_try):
             flags.append(f"retained {g_rp / g_try if g_try > 0 else math.inf:.2f}x")
         return dict(config=config, layer=layer, g_try=g_try, g_rp=g_rp, g_proj=g_proj, t_try=t_try, t_proj=t_proj, flags=flags,
-                    time_try=t_try_med, time_proj=self.program.point + projection.K * (a - self.a_rec) if a else None)
+                    time_try=t_try_med, time_proj=self.proj.program_ns(a, self.key(layer)) if a and known else None)
 
     def layer_summary(self, layer):
         rows = [r for r in self.rows if r["layer"] == layer]
@@ -113,14 +109,19 @@ class SideBySide:
                     judged=layer in ("malloc", None))
 
     def layer_switch(self):
-        """(try's, projected) ratio of glibc under pymalloc to glibc under PYTHONMALLOC=malloc, or None."""
+        """Ratios of glibc under pymalloc to glibc under PYTHONMALLOC=malloc: (try's, the projection's, replay's alone
+        from the recorded layer's time, whether the projection measured it), or None.  With both layers' glibc time
+        in the try run the projection takes the switch from try; replay alone shows what it would miss."""
         if not {"pymalloc", "malloc"} <= set(self.layers):
             return None
         py, ma = self._try_params("pymalloc"), self._try_params("malloc")
         t = ratio(self.tr, "program", (runs.BASELINE, py), (runs.BASELINE, ma), "real_ns")
         r = ratio(self.rp, evidence.REPLAY, (runs.BASELINE, self.rp_layers["pymalloc"]),
                   (runs.BASELINE, self.rp_layers["malloc"]), projection.COLUMN)
-        return t, projection.Projection(self.program, self.a_rec, self.a_rec).ratio(r)
+        p = self.proj
+        alone = projection.Projection({self.program.layer: self.program}, p.glibc_ns, p.base_layer, self.program.layer)
+        return (t, p.ratio(r, "pymalloc", against="malloc"), alone.ratio(r, "pymalloc", against="malloc"),
+                p.measured("pymalloc"))
 
     def picks(self):
         """(objective, try's pick, replay's pick, try's value of replay's pick against its own pick's) for time and
@@ -183,8 +184,10 @@ def summary_lines(sbs):
         out.append(line)
     switch = sbs.layer_switch()
     if switch:
-        out.append(f"layer switch, glibc + pymalloc against glibc + PYTHONMALLOC=malloc: try {_chg(switch[0])}, "
-                   f"projected {_chg(switch[1])}")
+        t, proj, alone, measured = switch
+        out.append(f"layer switch, glibc + pymalloc against glibc + PYTHONMALLOC=malloc: try {_chg(t)}, "
+                   + (f"the projection takes it from try; replay alone would say {_chg(alone)}" if measured else
+                      f"projected {_chg(proj)}"))
     for name, best_try, best_rp, off in sbs.picks():
         same = best_try is best_rp
         verdict = "same pick" if same else ("within 5 %" if off <= PICK_TOLERANCE else "MISS")
@@ -207,8 +210,8 @@ def main(try_path, replay_paths):
           + (f" and {len(replay_paths) - 1} more" if len(replay_paths) > 1 else ""))
     for line in evidence.replay_lines(replay, [evidence.REPLAY]):
         print(f"evidence: {line}")
-    print(f"program time: {sbs.program.describe()}; projection: P(c) = T + {projection.K:g} x (A(c) - A(recorded)), "
-          f"A = replay's {projection.COLUMN}")
+    print(f"program time: {'; '.join(t.describe() for t in sbs.proj.times.values())}; projection: P(c) = T(L) + "
+          f"{projection.K:g} x (A(c) - A(glibc, L)) on the candidate's layer L, A = replay's {projection.COLUMN}")
     print(f"retained = rss_after_free - rss_base at the mark, medians; time = change against glibc on the same layer "
           f"(try: measured; projected from replay); projected retained = replay's + the recorded configuration's "
           f"offset (try - replay under glibc + PYTHONMALLOC=malloc); flags: replay's retained off by more than "

@@ -47,9 +47,9 @@ def replay_rows(run_id, layers=("pymalloc", "malloc")):
             for rnd in ROUND for (c, layer) in ALLOC if layer in layers]
 
 
-def try_rows(run_id, configs=("glibc", "jemalloc", "glibc-trim")):
-    return [_row(run_id, c, "program", f"{CMD};layer={layer}", rnd, PROGRAM[c, layer], GROWTH[c, layer][1],
-                 mark="after_spike", base_mib=8) for rnd in ROUND for (c, layer) in PROGRAM if c in configs]
+def try_rows(run_id, configs=("glibc", "jemalloc", "glibc-trim"), program=PROGRAM):
+    return [_row(run_id, c, "program", f"{CMD};layer={layer}", rnd, program[c, layer], GROWTH[c, layer][1],
+                 mark="after_spike", base_mib=8) for rnd in ROUND for (c, layer) in program if c in configs]
 
 
 def write_try(parent, name, rows):
@@ -63,6 +63,19 @@ def write_try(parent, name, rows):
     return d
 
 
+GLIBC_NS = {layer: ALLOC["glibc", layer] * S for layer in ("malloc", "pymalloc")}
+
+
+def program_time(point, lo, hi, layer="malloc", rounds=None):
+    """A stand-in for projection.ProgramTime (seconds in, ns kept); rounds: {round: seconds}."""
+    class Program:
+        pass
+    t = Program()
+    t.point, t.lo, t.hi, t.layer, t.level = point * S, lo * S, hi * S, layer, 0.95
+    t.rounds = {(None, k): v * S for k, v in (rounds or {}).items()}
+    return t
+
+
 def projected(config, layer):
     """The model by hand: P(c) = T + A(c) - A(glibc, malloc), against glibc + pymalloc's P."""
     p = T_REC + ALLOC[config, layer] - ALLOC["glibc", "malloc"]
@@ -71,24 +84,43 @@ def projected(config, layer):
 
 class Projection(unittest.TestCase):
     def test_the_line_through_the_replay_ratio(self):
-        class Program:
-            point, lo, hi = T_REC * S, 1.9 * S, 2.1 * S
-        p = projection.Projection(Program, rec_ns=0.6 * S, base_ns=0.4 * S, k=1.0)
+        p = projection.Projection({"malloc": program_time(T_REC, 1.9, 2.1)}, GLIBC_NS, "pymalloc", "malloc", k=1.0)
         self.assertAlmostEqual(p.base_time() / S, 1.8)
         self.assertAlmostEqual(p.share, 0.4 / 1.8)
+        self.assertFalse(p.measured("pymalloc"))
         r = 0.3 / 0.4  # jemalloc + malloc against glibc + pymalloc in replay
-        point, lo, hi = p.ratio((r, r * 0.9, r * 1.1))
+        point, lo, hi = p.ratio((r, r * 0.9, r * 1.1), "malloc")
         self.assertAlmostEqual(point, projected("jemalloc", "malloc"))
-        self.assertAlmostEqual(p.time_ns(r) / S, 1.7)
+        self.assertAlmostEqual(p.ratio((0.39 / 0.4, None, None), "pymalloc")[0], projected("jemalloc", "pymalloc"))
+        self.assertAlmostEqual(p.program_ns(0.3 * S, "malloc") / S, 1.7)
         self.assertAlmostEqual(p.recorded_share(), 0.3)
         # the interval: replay's mapped through the line, widened by the share's (T from 1.9 to 2.1 s)
         self.assertAlmostEqual(lo, 1 + (0.4 / 1.7) * (r * 0.9 - 1))
         self.assertAlmostEqual(hi, 1 + (0.4 / 1.9) * (r * 1.1 - 1))
         self.assertLess(lo, point)
         self.assertGreater(hi, point)
-        self.assertEqual(p.ratio((r, None, None)), (point, None, None))
+        self.assertEqual(p.ratio((r, None, None), "malloc"), (point, None, None))
         # a replay ratio is diluted by the allocator's share, never the program's change
         self.assertGreater(point, r)
+
+    def test_a_measured_layer_is_its_own_anchor(self):
+        # the program ran 1.5 s under glibc + pymalloc, faster than replay's allocator time alone says (1.8 s)
+        times = {"malloc": program_time(T_REC, 1.9, 2.1, rounds={1: 2.0 / 1.01, 2: 2.0, 3: 2.0 * 1.01}),
+                 "pymalloc": program_time(1.5, 1.45, 1.55, "pymalloc", rounds={1: 1.5 / 1.02, 2: 1.5, 3: 1.5 * 1.02})}
+        p = projection.Projection(times, GLIBC_NS, "pymalloc", "malloc", k=1.0)
+        self.assertTrue(p.measured("pymalloc"))
+        self.assertAlmostEqual(p.base_time() / S, 1.5)
+        self.assertAlmostEqual(p.share, 0.4 / 1.5)
+        # jemalloc + PYTHONMALLOC=malloc: 2.0 + 0.3 - 0.6 = 1.7 s against the measured 1.5: slower, where the
+        # recorded layer's anchor alone (1.7 / 1.8) would call it faster
+        self.assertAlmostEqual(p.ratio((0.3 / 0.4, None, None), "malloc")[0], 1.7 / 1.5)
+        self.assertAlmostEqual(p.ratio((0.39 / 0.4, None, None), "pymalloc")[0], (1.5 + 0.39 - 0.4) / 1.5)
+        # the layer switch is the measured one, paired within rounds (the rounds' ratios 0.743, 0.75, 0.757: each
+        # round's machine speed cancels), so its interval is far narrower than the two times' corners
+        point, lo, hi = p.ratio((0.4 / 0.6, 0.4 / 0.6, 0.4 / 0.6), "pymalloc", against="malloc")
+        self.assertAlmostEqual(point, 1.5 / 2.0)
+        self.assertTrue(1.45 / 2.1 < lo < point < hi < 1.55 / 1.9, (lo, point, hi))
+        self.assertLess(hi - lo, 0.05)
 
 
 class RecommendOnReplay(tt.TmpCase):
@@ -109,7 +141,7 @@ class RecommendOnReplay(tt.TmpCase):
         self.assertIn("allocator time (replay) 0.750×", p.stdout)  # jemalloc + malloc: 0.3 / 0.4, labelled
         self.assertNotRegex(p.stdout, r"(?<!allocator )time -25\.0 %")
         self.assertIn("--program TRY_RUN", p.stdout)
-        self.assertIn("pyalloc try --configs glibc --layers malloc", p.stdout)
+        self.assertIn("pyalloc try --configs glibc -- CMD", p.stdout)
         # a slowdown limit is about the program: refused without its time
         p = tt.pyalloc(["recommend", self.replay, "--max-slowdown", "5%"])
         self.assertEqual(p.returncode, 2, p.stdout)
@@ -126,11 +158,29 @@ class RecommendOnReplay(tt.TmpCase):
         # memory projected from the program's own figure: M(c) = M(rec) + G(c) - G(rec) = (8 + 104) + 90 - 100 MiB,
         # against glibc + pymalloc's (8 + 104) + 60 - 100
         self.assertIn(f"retained {100 * (102 / 72 - 1):+.1f} %", overall)
-        self.assertIn("30 % of the measured time", p.stdout)  # A(glibc, malloc) / T = 0.6 / 2.0
+        self.assertIn("30 % of the recorded configuration's measured time", p.stdout)  # A(glibc, malloc) / T = 0.6 / 2
         self.assertIn("22 %", p.stdout)  # the share of glibc + pymalloc's projected 1.8 s: 0.4 / 1.8
         # the deploy line: the layer the evidence was replayed at, and the user's command from the try run
         self.assertIn("LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 PYTHONMALLOC=malloc /usr/bin/python3 "
                       "app.py", p.stdout)
+
+    def test_the_programs_own_pymalloc_time_anchors_that_layer(self):
+        # under glibc + pymalloc the program ran 1.5 s, not the 1.8 s replay's allocator time projects: jemalloc +
+        # PYTHONMALLOC=malloc (2.0 + 0.3 - 0.6 = 1.7 s) is then slower than what the user runs, not faster
+        faster = write_try(self.tmp.name, "try-fast-pymalloc",
+                           try_rows("tf", configs=("glibc",), program={**PROGRAM, ("glibc", "pymalloc"): 1.5}))
+        p = tt.pyalloc(["recommend", self.replay, "--program", faster])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("Program time: 1.500 s", p.stdout)
+        self.assertIn(f"jemalloc + PYTHONMALLOC=malloc {1.7 / 1.5:.3f}×", p.stdout)
+        self.assertNotIn("PYTHONMALLOC=malloc /usr/bin/python3", p.stdout.split("Deploy")[-1])
+        # without that layer's time the recorded layer anchors both, as before, and says which
+        malloc_only = write_try(self.tmp.name, "try-malloc-only",
+                                [r for r in try_rows("tm", configs=("glibc",)) if "layer=malloc" in r["params"]])
+        p = tt.pyalloc(["recommend", self.replay, "--program", malloc_only])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("layer pymalloc has no measured time", p.stdout)
+        self.assertIn(f"program time (projected) {projected('jemalloc', 'malloc'):.3f}×", p.stdout)
 
     def test_runs_joined_and_layer_of_the_deploy_line(self):
         p = tt.pyalloc(["recommend", self.pymalloc_only, self.malloc_only, "--program", self.program])
@@ -234,8 +284,8 @@ class FidelityAgainstTry(tt.TmpCase):
         self.assertIn("projected (replay's + the recorded run's offset): 5 of 6", summary)
         self.assertIn("recommend by time: from try jemalloc + PYTHONMALLOC=malloc (1.720 s): same pick", summary)
         self.assertIn("recommend by retained: from try glibc-trim + PYTHONMALLOC=malloc (20.0 MiB): same pick", summary)
-        # the layer switch is shown: try 1.8 / 2.0, projected (2.0 - 0.2) / 2.0
-        self.assertIn("try -10.0 %, projected -10.0 %", summary)
+        # the layer switch: try 1.8 / 2.0, which the projection takes from try; replay alone (2.0 - 0.2) / 2.0
+        self.assertIn("try -10.0 %, the projection takes it from try; replay alone would say -10.0 %", summary)
 
     def test_bad_input(self):
         replay = synth.write_run(self.tmp.name, "replay2", replay_rows("r2"))
