@@ -236,7 +236,8 @@ def deploy_lines(run, model, best, workloads, objective, status, args):
     print(f"\nDeploy{status}:\n  {deploy.line(row, pymalloc_off=off, program=model.command)}")
     if why:
         print(f"  PYTHONMALLOC=malloc because {why}")
-    call = deploy.release_call(row)
+    where = evidence.release_point(run, workloads)
+    call = deploy.release_call(row, where) if where else deploy.release_call(row)
     if call:
         print(f"  and {call}")
         if row.get("allocator") != "glibc":

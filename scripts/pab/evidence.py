@@ -96,6 +96,16 @@ def command(run, workloads, program_run=None):
     return None
 
 
+def release_point(run, workloads):
+    """Where a release=cycle winner's call goes when replay is the evidence: at the mark replay measured (its rows'
+    `mark` column; not the program's end, `exit` or `end`, which is no point to release at), else None."""
+    if REPLAY not in workloads:
+        return None
+    marks = sorted({r["mark"] for (_, w, _), rows in run.cases.items() if w == REPLAY for r in rows
+                    if r.get("mark") not in (None, "", "exit", "end")})
+    return f"in your program at the point marked `{marks[0]}` (where replay measured)" if len(marks) == 1 else None
+
+
 def replay_is_python(run):
     """True when the replayed traces are a Python interpreter's (so a layer=malloc winner needs PYTHONMALLOC=malloc);
     a trace that is not readable here counts as Python when its rows name a layer."""

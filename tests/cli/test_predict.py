@@ -164,6 +164,13 @@ class RecommendOnReplay(tt.TmpCase):
         self.assertIn("LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 PYTHONMALLOC=malloc /usr/bin/python3 "
                       "app.py", p.stdout)
 
+    def test_release_call_goes_where_replay_measured(self):
+        p = tt.pyalloc(["recommend", self.replay, "--program", self.program, "--objective", "retained"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        deploy = p.stdout.split("Deploy")[-1]
+        self.assertIn("malloc_trim(0)", deploy)  # glibc-trim + PYTHONMALLOC=malloc keeps least
+        self.assertIn("at the point marked `after_spike` (where replay measured)", deploy)
+
     def test_the_programs_own_pymalloc_time_anchors_that_layer(self):
         # under glibc + pymalloc the program ran 1.5 s, not the 1.8 s replay's allocator time projects: jemalloc +
         # PYTHONMALLOC=malloc (2.0 + 0.3 - 0.6 = 1.7 s) is then slower than what the user runs, not faster
