@@ -1,20 +1,13 @@
 # `pyalloc allocators` and `pyalloc workloads`: every default configuration verified in a child process with
 # its library and version; a configuration whose library is another allocator is shown unverified, exit 1.
 import os
-import subprocess
 import tempfile
 import unittest
+from repo import pyalloc
 
 SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
 DEFAULT = ["glibc", "glibc-trim", "jemalloc", "mimalloc", "tcmalloc", "tbbmalloc"]
-
-
-def pyalloc(args):
-    env = dict(os.environ, PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1")
-    env.pop("LD_PRELOAD", None)
-    return subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "scripts", "pyalloc")] + args, env=env,
-                          capture_output=True, text=True, timeout=60)
 
 
 class Allocators(unittest.TestCase):

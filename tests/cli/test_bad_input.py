@@ -6,7 +6,8 @@ import subprocess
 import tempfile
 import unittest
 
-from test_faults import BENCH, SOURCE, WithFaulty, bench, pyalloc
+from repo import SOURCE, pyalloc
+from test_faults import BENCH, WithFaulty, bench
 
 SIZES = ("25X", "-1", "0", "1e30", "18446744073709551616", "1.5K", "")  # bad values of a size parameter
 HEADER = "name\tallocator\tlibrary\trelease\tenv\tmatrix\tdescription\n"

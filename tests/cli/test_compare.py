@@ -3,18 +3,12 @@
 import csv
 import io
 import os
-import subprocess
 import tempfile
 import unittest
 
 import synth
+from repo import pyalloc
 
-PYALLOC = os.path.join(synth.SOURCE, "scripts", "pyalloc")
-
-
-def pyalloc(*args):
-    return subprocess.run(["/usr/bin/python3", PYALLOC, *args], capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
 
 
 def faster(rows, config, factor):

@@ -6,7 +6,7 @@ import sys
 import tempfile
 import unittest
 
-from test_faults import SOURCE, pyalloc
+from repo import SOURCE, pyalloc
 
 sys.path.insert(0, os.path.join(SOURCE, "tests", "cli"))
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))

@@ -10,11 +10,9 @@ import sys
 import tempfile
 import unittest
 
-BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build")))
-SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
+from repo import BUILD, PY, SOURCE, clean_env, pyalloc
+
 BENCH = os.path.join(BUILD, "bench", "pyalloc-bench")
-PYALLOC = os.path.join(SOURCE, "scripts", "pyalloc")
-PY = "/usr/bin/python3"
 TINY = ["live=2K", "ops=2K"]          # a case of a few milliseconds
 AFTER = "3000"                        # malloc calls before the fault: past start-up (~200), inside the first cycle
 FAULTS = {  # PAB_FAULT -> (status, what the error must say)
@@ -35,12 +33,6 @@ def build_faulty(tmp):
     return so
 
 
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LD_PRELOAD", "PAB_FAULT", "PAB_MEM"))}
-    env.update(PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1", **extra)
-    return env
-
-
 def limit_memory():  # preexec: a child that ignored the guard gets ENOMEM, never the OOM killer
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
@@ -48,11 +40,6 @@ def limit_memory():  # preexec: a child that ignored the guard gets ENOMEM, neve
 def bench(args, env=None, timeout=20):
     return subprocess.run([BENCH] + args, env=env or clean_env(), capture_output=True, text=True, timeout=timeout,
                           preexec_fn=limit_memory)
-
-
-def pyalloc(args, env=None, timeout=40, cwd=None):
-    return subprocess.run([PY, PYALLOC] + args, env=env or clean_env(), capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
 
 
 def case_args(json_out, workload="small_churn", params=TINY, expect="other"):

@@ -2,10 +2,10 @@
 # the memory ratios and the flags; bad input is one line and exit 2.
 import csv
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
+from repo import pyalloc
 
 SRC = os.environ.get("PAB_SOURCE") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(SRC, "scripts"))
@@ -49,11 +49,6 @@ def both(rounds=2):
             rows.append(row(cfg, PY_PARAMS, PY, i, 11 * MiB, rnd))  # the interpreter's base is subtracted
     rows.append(dict(row("glibc", PY_PARAMS.replace("live=1K", "live=9K"), PY, 0, MiB), status="failed"))
     return rows
-
-
-def pyalloc(*args):
-    return subprocess.run(["/usr/bin/python3", os.path.join(SRC, "scripts", "pyalloc"), *args],
-                          capture_output=True, text=True, timeout=60)
 
 
 class Fidelity(unittest.TestCase):

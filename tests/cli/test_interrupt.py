@@ -10,7 +10,8 @@ import tempfile
 import time
 import unittest
 
-from test_faults import BENCH, PY, PYALLOC, SOURCE, clean_env, rows_of
+from repo import PY, PYALLOC, SOURCE, clean_env
+from test_faults import BENCH, rows_of
 
 # Two cases: one of a few ms, one whose first cycle never ends (2^36 churn steps, a `timeout` row after 4 s), so
 # the run is mid-case most of the time; rounds are shuffled, so either may come first.

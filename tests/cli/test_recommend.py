@@ -1,18 +1,12 @@
 # `pyalloc recommend`: on synthetic runs with known answers the 10 %-faster configuration wins under --objective time
 # with its deploy line, a constraint nobody meets gives "none qualifies" and exit 1, release=cycle says what to call.
 import os
-import subprocess
 import tempfile
 import unittest
 
 import synth
+from repo import pyalloc
 
-PYALLOC = os.path.join(synth.SOURCE, "scripts", "pyalloc")
-
-
-def pyalloc(*args):
-    return subprocess.run(["/usr/bin/python3", PYALLOC, *args], capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
 
 
 def malloc_only(run_id, configs=("glibc", "jemalloc", "mimalloc", "jemalloc-nodecay"), rounds=5):

@@ -1,19 +1,13 @@
 # `pyalloc report`: on a synthetic run it writes report.md (header, summary, a table per case, every failure with
 # its reason) and valid PNG charts, the RSS timeline when recorded; bad input gets one line and exit 2.
 import os
-import subprocess
 import tempfile
 import unittest
 
 import synth
+from repo import pyalloc
 
-PYALLOC = os.path.join(synth.SOURCE, "scripts", "pyalloc")
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def pyalloc(*args):
-    return subprocess.run(["/usr/bin/python3", PYALLOC, *args], capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
 
 
 class Report(unittest.TestCase):

@@ -10,10 +10,10 @@ import sys
 import tempfile
 import time
 import unittest
+from repo import PYALLOC, pyalloc
 
 SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
-PYALLOC = os.path.join(SOURCE, "scripts", "pyalloc")
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from pab import configs, planning, rundir, runner, schema  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
@@ -35,12 +35,6 @@ CANNED = {
                     "rss_after_free_bytes": 5.0e6, "rss_after_release_bytes": 4.5e6, "release_ns": 26081.0,
                     "minor_faults": 444.0, "major_faults": 0.0}],
 }
-
-
-def pyalloc(args, **kw):
-    env = dict(os.environ, PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run(["/usr/bin/python3", PYALLOC] + args, env=env, capture_output=True, text=True,
-                          timeout=120, **kw)
 
 
 class Pure(unittest.TestCase):

@@ -3,24 +3,18 @@
 import csv
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import unittest
 
 import synth
+from repo import pyalloc
 
 sys.path.insert(0, os.path.join(synth.SOURCE, "scripts"))
 from pab import schema  # noqa: E402
 from pab.errors import UsageError  # noqa: E402
 
 FIXTURES = os.path.join(synth.SOURCE, "tests", "fixtures")
-PYALLOC = os.path.join(synth.SOURCE, "scripts", "pyalloc")
-
-
-def pyalloc(*args):
-    return subprocess.run(["/usr/bin/python3", PYALLOC, *args], capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
 
 
 class Compat(unittest.TestCase):

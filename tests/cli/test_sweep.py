@@ -4,12 +4,12 @@
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import unittest
 
 from tmpfiles import temp_file
+from repo import pyalloc
 
 SOURCE = os.path.abspath(os.environ.get("PAB_SOURCE", os.path.join(os.path.dirname(__file__), "..", "..")))
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(SOURCE, "build")))
@@ -20,13 +20,6 @@ from pab.errors import UsageError  # noqa: E402
 
 TINY = ["--preset", "quick", "--workloads", "small_churn", "--param", "live=2K", "--param", "ops=4K",
         "--min-time", "0.01"]
-
-
-def pyalloc(args):
-    env = dict(os.environ, PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1")
-    env.pop("LD_PRELOAD", None)
-    return subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "scripts", "pyalloc")] + args, env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 def derive(names, *items):

@@ -19,6 +19,7 @@ import scipy.stats
 
 import synth
 from test_faults import build_faulty
+from repo import pyalloc
 
 sys.path.insert(0, os.path.join(synth.SOURCE, "scripts"))
 from pab import adaptive, configs, noise, paired, planning, protocol, stats  # noqa: E402
@@ -26,12 +27,6 @@ from pab.presets import Case  # noqa: E402
 
 BUILD = os.path.abspath(os.environ.get("PAB_BUILD", os.path.join(synth.SOURCE, "build")))
 BENCH = os.path.join(BUILD, "bench", "pyalloc-bench")
-PYALLOC = os.path.join(synth.SOURCE, "scripts", "pyalloc")
-
-
-def pyalloc(*args, timeout=120):
-    env = dict(os.environ, PAB_BUILD=BUILD, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run(["/usr/bin/python3", PYALLOC, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 def cfg(name, allocator="glibc"):
