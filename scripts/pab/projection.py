@@ -39,7 +39,7 @@ def _interval(rounds, meta):
 
 
 class ProgramTime:
-    """The program's own time: a try run's ok rows of the recorded configuration (glibc) at the recorded layer."""
+    """The program's own time under glibc on one layer: a try run's ok rows of it."""
 
     def __init__(self, run, layer):
         if run.meta.get("kind") != "try":
@@ -117,6 +117,8 @@ class Projection:
         if at == ar:
             return 1.0, 1.0, 1.0
         q = paired.ratio([(self.times[at].rounds, self.times[ar].rounds)], level=self.times[ar].level)
+        if q[0] is None:  # no round holds both (merged runs): the ratio of the two times, without an interval
+            q = (self.times[at].point / self.times[ar].point,) * 3
         return q if q[1] is not None else (q[0], q[0], q[0])
 
     def _p(self, a_ns, layer, t_ref, q):
