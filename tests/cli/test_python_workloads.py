@@ -167,16 +167,17 @@ class RunnerHook(unittest.TestCase):
         self.assertIn("CPython cannot express it", notes[1])
         cfg = Config("jemalloc", "jemalloc", "@jemalloc", "none")
         protocol = {"cycles": 4, "warmup": 2}
-        argv, env = cpython.command(cases[0], cfg, 7, protocol, "/tmp/x.json", {"LD_PRELOAD": "/l.so", "PYTHONMALLOC": "x"})
+        malloc, pymalloc = cases[1], cases[0]
+        argv, env = cpython.command(malloc, cfg, 7, protocol, "/tmp/x.json", {"LD_PRELOAD": "/l.so", "PYTHONMALLOC": "x"})
         self.assertEqual(argv[:2], ["/usr/bin/python3", os.path.join(PY, "small_churn.py")])
         self.assertIn("--expect=jemalloc", argv)
         self.assertIn("--param=layer=malloc", argv)
         self.assertNotIn("--param=runtime=cpython", argv)
         self.assertEqual([a for a in argv if a.startswith(("--cycles", "--warmup"))], ["--cycles=4", "--warmup=2"])
         self.assertEqual((env["LD_PRELOAD"], env["PYTHONMALLOC"]), ("/l.so", "malloc"))
-        _, env = cpython.command(cases[1], cfg, 7, protocol, "/tmp/x.json", {"PYTHONMALLOC": "malloc"})
+        _, env = cpython.command(pymalloc, cfg, 7, protocol, "/tmp/x.json", {"PYTHONMALLOC": "malloc"})
         self.assertNotIn("PYTHONMALLOC", env)
-        self.assertIn("runtime=cpython", cpython.full_params(cases[1]).split(";"))
+        self.assertIn("runtime=cpython", cpython.full_params(pymalloc).split(";"))
 
 
 if __name__ == "__main__":
