@@ -13,7 +13,8 @@ from . import replayfidelity, schema
 from .binary import REPO
 from .errors import UsageError
 
-RHO_MIN, MEM_TOLERANCE, MEM_FLOOR = 0.9, 0.15, 1 << 20  # a memory gap under 1 MiB per configuration is noise
+RHO_MIN, MEM_FLOOR = replayfidelity.RHO_MIN, replayfidelity.GROWTH_FLOOR  # one rank goal, one noise floor (1 MiB)
+MEM_TOLERANCE = 0.15  # the C model within 15 % of CPython (replay against the program: 20 %)
 TIME_FLAT = 0.05  # configurations within 5 % of each other's time have no ordering worth comparing
 METRICS = (  # name, value of a row, unit
     ("time", lambda r: r["real_ns"], "ms"),
