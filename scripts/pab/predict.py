@@ -121,8 +121,7 @@ def header_lines(run, workloads, project):
                        "layer), then `pyalloc recommend RUN --program TRY_RUN`.")
         return out
     p = project
-    for layer, t in p.times.items():
-        out.append(f"Program time: {t.describe()}.")
+    out += [f"Program time: {t.describe()}." for t in p.times.values()]
     unmeasured = [layer for layer in p.glibc_ns if not p.measured(layer)]
     out.append(f"Projected: P(c) = T(L) + {p.k:g} × (A(c) − A(glibc, L)) on the candidate's layer L, T(L) the "
                f"program's time under glibc on L, A = replay's {projection.COLUMN} (docs/design.md §11)"
