@@ -33,8 +33,6 @@ def meta(p, run_id, facts):
         "binary": p["exe"],
         "configs": rundir.configs_meta(p["configs"], p["libs"]),
         "cases": [{"workload": c.workload, "params": c.params} for c in p["cases"]],
-        "processes": len(p["configs"]) * len(p["cases"]) * p["settings"]["rounds"]
-        if p["settings"]["rounds"] != "auto" else None,
     })
     if p.get("sweeps"):
         m["sweeps"] = p["sweeps"]

@@ -113,7 +113,6 @@ def meta(p, run_id, facts, timeline):
         "probe": program.probe_path(),
         "configs": rundir.configs_meta(p["configs"], p["libs"]),
         "skipped_configs": [{"name": c.name, "reason": why} for c, why in p["dropped"]],
-        "processes": len(p["configs"]) * len(p["layers"]) * p["rounds"],
     })
     if p.get("sweeps"):
         m["sweeps"] = p["sweeps"]
