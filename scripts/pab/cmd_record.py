@@ -75,12 +75,7 @@ def _run(cmd, env):
     old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGHUP)}
     old[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        while True:
-            try:
-                _pid, status, ru = os.wait4(p.pid, 0)
-                break
-            except InterruptedError:
-                continue
+        _pid, status, ru = os.wait4(p.pid, 0)  # a forwarded signal interrupts it and it resumes (PEP 475)
     finally:
         for s, h in old.items():
             signal.signal(s, h)
@@ -91,21 +86,19 @@ def _run(cmd, env):
 def _overhead(cmd, out, mark_signal, n):
     """n pairs (unrecorded, recorded) interleaved; the first recorded run writes `out`, the others a scratch file
     that is deleted at once. Returns the kept run's (status, wall) and the note's overhead entry."""
-    plain, rec, kept = [], [], None
+    plain, rec = [], []
     for i in range(max(n, 1)):
         if n:
             plain.append(_run(cmd, _env(False, out, mark_signal)))
         path = out if i == 0 else f"{out}.overhead-{i}"
-        r = _run(cmd, _env(True, path, mark_signal))
-        rec.append(r)
-        kept = kept or r
+        rec.append(_run(cmd, _env(True, path, mark_signal)))
         if i:
             for name in [path] + _children(path):
                 os.unlink(name)
     if not n:
-        return kept, None
+        return rec[0], None
     ratio = lambda k: statistics.median(b[k] / a[k] for a, b in zip(plain, rec) if a[k] > 0)  # noqa: E731
-    return kept, {"runs": n, "plain_wall_s": [round(r[1], 4) for r in plain], "recorded_wall_s": [round(r[1], 4) for r in rec],
+    return rec[0], {"runs": n, "plain_wall_s": [round(r[1], 4) for r in plain], "recorded_wall_s": [round(r[1], 4) for r in rec],
                   "plain_cpu_s": [round(r[2], 4) for r in plain], "recorded_cpu_s": [round(r[2], 4) for r in rec],
                   "wall_ratio": round(ratio(1), 4), "cpu_ratio": round(ratio(2), 4)}
 

@@ -130,7 +130,7 @@ def one_run(p, run_id, facts, tmp, timeline, announce_pid):
             out = os.path.join(tmp, f"{i}.json")
             tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
             mark, at, _ = p["point"]
-            pv = program.probe_vars(out, cfg.allocator, cfg.release, mark, at, tl, *(p["sig"] or (None, None)))
+            pv = program.probe_vars(out, cfg.allocator, cfg.release, mark, at, tl, p["sig"])
             env = program.environment(cfg, lib, layer, pv, p["base"])
             res = program.run(p["argv"], env, p["timeout"], tmp, announce_pid)
             fields = program.fields(res, cfg.allocator, p["point"], p["timeout"], p["argv"], env)

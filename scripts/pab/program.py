@@ -17,7 +17,6 @@ from . import binary, configs, knobs, runner
 
 PYSITE = os.path.join(binary.REPO, "bench", "pysite")  # pyalloc_mark + the sitecustomize that sets the `exit` mark
 PID_CLAIM = "0" * 10     # PAB_PROBE_PID: the first process writes its pid over it (bench/probe/probe.c)
-EXIT_MISMATCH = 125      # the probe's exit status when the wrong allocator serves malloc
 AUTOMATIC = ("exit", "end", "signal")  # the probe's own marks; any other is a mark the program makes
 
 
@@ -55,14 +54,14 @@ def environment(config, lib, layer, probe_vars, base):
     return env
 
 
-def probe_vars(out, expect, release, mark, at, timeline=None, signum=None, signame=None):
-    """What the probe reads (bench/probe/probe.c) and the sitecustomize's PAB_MARK_SIGNAL."""
+def probe_vars(out, expect, release, mark, at, timeline=None, sig=None):
+    """What the probe reads (bench/probe/probe.c) and the sitecustomize's PAB_MARK_SIGNAL; sig: (number, name)."""
     v = {"PAB_PROBE_OUT": out, "PAB_PROBE_PID": PID_CLAIM, "PAB_PROBE_EXPECT": expect, "PAB_PROBE_RELEASE": release,
          "PAB_PROBE_MARK": mark or "", "PAB_PROBE_AT": str(at)}
     if timeline:
         v["PAB_PROBE_TIMELINE"] = timeline
-    if signum:
-        v.update(PAB_PROBE_SIGNAL=str(signum), PAB_MARK_SIGNAL=signame)
+    if sig:
+        v.update(PAB_PROBE_SIGNAL=str(sig[0]), PAB_MARK_SIGNAL=sig[1])
     return v
 
 

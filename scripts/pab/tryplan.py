@@ -112,7 +112,7 @@ def warm_up(argv, base, cfg, timeout, sig=None, on_start=None):
     tmp = tempfile.mkdtemp(prefix="pab-try-warmup-")
     try:
         out = os.path.join(tmp, "probe.json")
-        probe = program.probe_vars(out, cfg.allocator, "none", "", 0, None, *(sig or (None, None)))
+        probe = program.probe_vars(out, cfg.allocator, "none", "", 0, None, sig)
         env = program.environment(cfg, "", "pymalloc", probe, base)
         res = program.run(argv, env, timeout, tmp, on_start)
     finally:

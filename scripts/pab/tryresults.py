@@ -1,5 +1,7 @@
 # What a `pyalloc try` run found, against what the user runs today (glibc, CPython's pymalloc, no release call):
 # the table per configuration x layer that try prints, and recommend's answer on try runs (docs/try.md).
+import collections
+
 from . import deploy, native, paired, runs, schema, stats
 
 MIB = 2 ** 20
@@ -24,12 +26,14 @@ def table(run):
     head = ("configuration", "layer", "ok", "time (s)", "time vs glibc+pymalloc [95 %]", "peak MiB", "after free MiB",
             "after release MiB")
     out = []
+    totals = collections.Counter((r["config"], r["params"]) for r in run.rows)
     for params_by_layer in _cases(run):
         base_params = _baseline_params(params_by_layer)
         base = paired.by_round(run.cases.get((runs.BASELINE, "program", base_params), []), "real_ns")
+        layers = sorted(params_by_layer.items(), key=lambda lp: schema.LAYER_ORDER.index(lp[0]))
         for c in run.configs:
-            for layer, p in sorted(params_by_layer.items(), key=lambda lp: schema.LAYER_ORDER.index(lp[0])):
-                total = sum(1 for r in run.rows if (r["config"], r["params"]) == (c, p))
+            for layer, p in layers:
+                total = totals[c, p]
                 if not total:
                     continue
                 xs = run.values(c, "program", p, "real_ns")
