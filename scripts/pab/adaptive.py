@@ -78,8 +78,8 @@ class Adaptive:
         return {k for k, n in self.failed_ok.items() if n and not self.rows.get(k)}
 
     def wide(self):
-        return [c for c in self.p["cases"]
-                if not settled(self.rows, c, self.p["configs"], self.target, self.failed())]
+        failed = self.failed()
+        return [c for c in self.p["cases"] if not settled(self.rows, c, self.p["configs"], self.target, failed)]
 
     def run(self, run_round):
         counts, start, r = Counter(), self.clock(), 0

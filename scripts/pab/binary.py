@@ -48,7 +48,7 @@ def catalogue():
         except ValueError as e:
             raise UsageError(f"PAB_CATALOGUE={override} is not JSON ({e})")
     else:  # never under a preloaded allocator: the catalogue is the binary's, not the configuration's
-        p = _run(["--pab_list"], env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+        p = _run(["--pab_list"], env=_unpreloaded())
         if p.returncode != 0:
             raise UsageError(f"pyalloc-bench --pab_list failed: {last_line(p.stderr) or f'exit {p.returncode}'}")
         try:
@@ -58,6 +58,11 @@ def catalogue():
     if not isinstance(data, dict) or not all(isinstance(data.get(k), list) for k in ("workloads", "counters")):
         raise UsageError(f"{override or 'pyalloc-bench --pab_list'} is not a catalogue (no workloads and counters)")
     return data
+
+
+def _unpreloaded():
+    """This environment without LD_PRELOAD: the catalogue and the flag check are the binary's own, not an allocator's."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 
 
 def workloads():
@@ -72,7 +77,7 @@ def counters():
 
 def check_flags(flags):
     """'' when the binary accepts these --pab_* flags (e.g. the protocol's), else its one-line complaint."""
-    p = _run(["--pab_list"] + list(flags), env={k: v for k, v in os.environ.items() if k != "LD_PRELOAD"})
+    p = _run(["--pab_list"] + list(flags), env=_unpreloaded())
     return "" if p.returncode == 0 else last_line(p.stderr).removeprefix("pyalloc-bench: ")
 
 

@@ -27,7 +27,7 @@ def build_parser():
 
 def main(argv):
     # SIGTERM and SIGHUP unwind like Ctrl-C from the first moment (a calibration or warm-up process is killed, a run
-    # directory not yet begun is removed), not only once the matrix runs (execute.guarded)
+    # directory not yet begun is removed), and once the matrix runs execute.guarded finishes the run's meta.json
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, execute.on_term)
     try:

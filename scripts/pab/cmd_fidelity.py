@@ -6,10 +6,9 @@
 import math
 import os
 import statistics
-import warnings
 from collections import defaultdict
 
-from . import replayfidelity, schema
+from . import replayfidelity, schema, stats
 from .binary import REPO
 from .errors import UsageError
 
@@ -72,15 +71,6 @@ def median(rows, value):
     return statistics.median(value(r) for r in rows)
 
 
-def spearman(xs, ys):
-    from scipy.stats import spearmanr  # a Debian package; imported only where used
-    if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
-        return math.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return float(spearmanr(xs, ys).statistic)
-
-
 def _flat(values, unit):
     """True when the configurations' values lie within noise of each other, so their order means nothing."""
     spread = max(values) - min(values)
@@ -93,7 +83,7 @@ def compare(c_cfg, py_cfg, metric):
     configs = sorted(set(c_cfg) & set(py_cfg))
     cs = [median(c_cfg[k], value) for k in configs]
     ps = [median(py_cfg[k], value) for k in configs]
-    rho = spearman(cs, ps)
+    rho = stats.spearman(cs, ps)
     c_mean, p_mean = statistics.fmean(cs), statistics.fmean(ps)
     flags = []
     if _flat(cs, unit) and _flat(ps, unit):  # both runtimes say the configurations do not differ: they agree

@@ -256,10 +256,10 @@ def deploy_status(model, ranked, objective):
     base = (runs.BASELINE, model.modes[0])
     if best == base:
         return " (glibc as it is: nothing to change)"
-    point, lo, hi = fb[objective]
-    if lo is None or hi >= 1 or base in tied(model, ranked, objective):
-        return None
+    _, lo, hi = fb[objective]
     others = tied(model, ranked, objective)
+    if lo is None or hi >= 1 or base in others:
+        return None
     if others:
         return (f" (no clear winner among {', '.join(model.label(c) for c in [best] + others)}: all clearly better "
                 f"than plain glibc, within noise of each other; this is the best point estimate)")

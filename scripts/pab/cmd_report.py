@@ -75,14 +75,7 @@ def summary(run, selected):
 # --- formatting
 
 def fmt_ratio(r, config=None):
-    if config == runs.BASELINE:
-        return "1 (baseline)"
-    point, lo, hi = r
-    if point is None:
-        return "n/a"
-    if lo is None:
-        return f"{point:.3f}"
-    return f"{point:.3f} [{lo:.3f}–{hi:.3f}]"
+    return "1 (baseline)" if config == runs.BASELINE else paired.format_ratio(r)
 
 
 def fmt_judged(s, m, config):

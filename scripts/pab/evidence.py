@@ -18,7 +18,7 @@ def runtime_of(params):
 
 
 def has_cpython(run, workloads):
-    return any(runtime_of(p) == "cpython" for w in workloads for p in run.params_of(w))
+    return bool(twins(run, workloads))
 
 
 def twins(run, workloads):

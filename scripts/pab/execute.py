@@ -72,10 +72,9 @@ def run_jobs(jobs, run_one, run_dir, describe, after_row=None):
 
 
 def guarded(run_dir, meta, body):
-    """Runs body() -> Counter of statuses; Ctrl-C or SIGTERM/SIGHUP end it cleanly.  Finishes meta.json either way
-    and returns the exit status (0, or 128 + the signal)."""
+    """Runs body() -> Counter of statuses; Ctrl-C or SIGTERM/SIGHUP (raised as Terminated by the handler cli.main
+    installs) end it cleanly.  Finishes meta.json either way and returns the exit status (0, or 128 + the signal)."""
     meta_path = os.path.join(run_dir, "meta.json")
-    previous = {s: signal.signal(s, on_term) for s in (signal.SIGTERM, signal.SIGHUP)}
     status, counts = 0, Counter()
     try:
         counts = body()
@@ -86,8 +85,6 @@ def guarded(run_dir, meta, body):
         signum = e.args[0]
         status, meta["interrupted"] = 128 + signum, signal.Signals(signum).name
     finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
         if not meta["complete"]:
             counts = Counter(r["status"] for r in _rows(run_dir))
         meta.update(finished=rundir.now(), statuses=dict(counts))

@@ -9,7 +9,7 @@ import subprocess
 from .binary import REPO
 
 
-def _read(path):
+def read_text(path):
     try:
         with open(path) as f:
             return f.read()
@@ -19,17 +19,17 @@ def _read(path):
 
 def meminfo(key):
     """A /proc/meminfo field in bytes (0 when absent)."""
-    m = re.search(rf"^{key}:\s+(\d+) kB", _read("/proc/meminfo"), re.MULTILINE)
+    m = re.search(rf"^{key}:\s+(\d+) kB", read_text("/proc/meminfo"), re.MULTILINE)
     return int(m.group(1)) * 1024 if m else 0
 
 
 def _cpu_model():
-    m = re.search(r"^model name\s*:\s*(.+)$", _read("/proc/cpuinfo"), re.MULTILINE)
+    m = re.search(r"^model name\s*:\s*(.+)$", read_text("/proc/cpuinfo"), re.MULTILINE)
     return m.group(1).strip() if m else platform.processor() or platform.machine()
 
 
 def thp():
-    m = re.search(r"\[(\w+)\]", _read("/sys/kernel/mm/transparent_hugepage/enabled"))
+    m = re.search(r"\[(\w+)\]", read_text("/sys/kernel/mm/transparent_hugepage/enabled"))
     return m.group(1) if m else "unknown"
 
 

@@ -14,11 +14,7 @@ PROBE_ROUNDS = 25
 
 
 def _read(path):
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except OSError:
-        return None
+    return machine.read_text(path).strip() or None
 
 
 def _cpu_ticks():

@@ -88,6 +88,14 @@ def case_ratio(run, config, workload, params, column, baseline_params=None, base
     return ratio([(x, b)], level=confidence(run.meta))
 
 
+def format_ratio(r):
+    """`0.912 [0.890–0.934]`, `0.912` without an interval, `n/a` without a point."""
+    point, lo, hi = r
+    if point is None:
+        return "n/a"
+    return f"{point:.3f}" if lo is None else f"{point:.3f} [{lo:.3f}–{hi:.3f}]"
+
+
 def half_width(r):
     """The interval's half-width relative to its point (0.03 = ±3 %), or None without an interval."""
     point, lo, hi = r

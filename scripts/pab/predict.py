@@ -41,8 +41,9 @@ def setup(run, workloads, program_path, max_slowdown):
         return None
     if workloads != [evidence.REPLAY]:
         raise UsageError("--program projects replay rows: select them alone (--workloads replay)")
-    if len(traces(run)) != 1:
-        raise UsageError(f"--program: the replay rows hold {len(traces(run))} traces; the projection is for one "
+    n = len(traces(run))
+    if n != 1:
+        raise UsageError(f"--program: the replay rows hold {n} traces; the projection is for one "
                          f"program (select one trace's runs)")
     return projection_of(run, runs.Run(program_path), "--program")
 
@@ -65,8 +66,11 @@ def projection_of(run, try_run, who):
     base_layer = "pymalloc" if "pymalloc" in glibc_ns else rec_layer
     times = projection.program_times(try_run, rec_layer, glibc_ns)
     program = times[rec_layer]
-    memory = {col: program.median(col) - median_growth(run, rec, col) for col in MEMORY
-              if program.median(col) is not None and median_growth(run, rec, col) is not None}
+    memory = {}
+    for col in MEMORY:
+        m, g = program.median(col), median_growth(run, rec, col)
+        if m is not None and g is not None:
+            memory[col] = m - g
     p = projection.Projection(times, glibc_ns, base_layer, rec_layer, memory=memory)
     p.base_label = deploy.with_layer(runs.BASELINE, base_layer)
     return p

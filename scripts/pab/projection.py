@@ -22,8 +22,6 @@
 # Memory the same way: M(c) = M(rec) + G(c) - G(rec), with M(rec) the try run's figure (peak, after free, ...) under
 # the recorded configuration and G replay's growth above its base (which holds the trace's records): the program's
 # own base and what it holds outside malloc (its code, the interpreter's mappings) come from the program.
-import shlex
-
 from . import deploy, paired, runs, stats
 from .errors import UsageError
 
@@ -56,8 +54,6 @@ class ProgramTime:
         self.run, self.layer, self.params = run, layer, want
         self.level = paired.confidence(run.meta)
         self.point, self.lo, self.hi = _interval(self.rounds, run.meta)
-        self.command = (run.meta.get("program") or {}).get("command")
-        self.argv = (run.meta.get("program") or {}).get("argv")
 
     def median(self, col):
         """The median of a column over the recorded configuration's rows (None without values)."""
@@ -80,14 +76,6 @@ def program_times(run, rec_layer, layers):
                                       if runs.layer_of(p) == layer):
             times[layer] = ProgramTime(run, layer)
     return times
-
-
-def mismatch(program, cmdline):
-    """A line when the try run's command is not the recorded one (None when they agree or one is unknown)."""
-    if not program.argv or not cmdline or list(program.argv) == list(cmdline):
-        return None
-    return (f"note: the try run measured `{shlex.join(program.argv)}`, the trace recorded `{shlex.join(cmdline)}`: "
-            f"the projection assumes they are the same program")
 
 
 class Projection:

@@ -44,13 +44,6 @@ def ratio(run, workload, cand, base, column):
     return paired.case_ratio(run, cand[0], workload, cand[1], column, baseline_params=base[1], baseline=base[0])
 
 
-def spearman(xs, ys):
-    from scipy.stats import spearmanr
-    if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
-        return math.nan
-    return float(spearmanr(xs, ys).statistic)
-
-
 class SideBySide:
     """The comparison of one try run with the replay rows of the same program."""
 
@@ -100,7 +93,7 @@ class SideBySide:
     def layer_summary(self, layer):
         rows = [r for r in self.rows if r["layer"] == layer]
         pairs = [(r["g_try"], r["g_rp"]) for r in rows if r["g_try"] is not None and r["g_rp"] is not None]
-        rho = spearman([a for a, _ in pairs], [b for _, b in pairs])
+        rho = stats.spearman([a for a, _ in pairs], [b for _, b in pairs])
         meas = [r["t_try"][0] for r in rows if r["t_try"][0] is not None]
         errs = [abs(r["t_proj"][0] - r["t_try"][0]) for r in rows if r["config"] != runs.BASELINE
                 and r["t_proj"][0] is not None and r["t_try"][0] is not None]

@@ -37,13 +37,6 @@ LIMITS = (
 )
 
 
-def _num(v):
-    try:
-        return float(v)
-    except ValueError:
-        return None
-
-
 UNSET = "unset"  # the point of the base configuration itself: the knob as the allocator has it by default
 
 

@@ -1,11 +1,12 @@
 # The statistics behind report/compare/recommend besides paired.py's ratios, from scipy/numpy: medians, CV over
-# rounds, geometric means, Mann-Whitney U with its floor (compare's test of raw figures).
+# rounds, geometric means, Spearman's rho, Mann-Whitney U with its floor (compare's test of raw figures).
 import math
+import warnings
 from math import comb
 
 import numpy as np
 
-from .paired import CONFIDENCE, MIN_CHANGE  # noqa: F401  one level and one threshold for every reader
+from .paired import MIN_CHANGE  # noqa: F401  one threshold for every reader
 from .schema import METRICS  # noqa: F401  metric -> (column, family, label, unit of display, divisor to that unit)
 
 ALPHA = 0.05            # two-sided significance level of compare's Mann-Whitney U test
@@ -21,6 +22,16 @@ def cv(xs):
     if len(xs) < 2 or np.mean(xs) == 0:
         return None
     return float(np.std(xs, ddof=1) / abs(np.mean(xs)))
+
+
+def spearman(xs, ys):
+    """Spearman's rank correlation; nan with fewer than 3 pairs or when either side is constant."""
+    from scipy.stats import spearmanr  # a Debian package; imported only where used
+    if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
+        return math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(spearmanr(xs, ys).statistic)
 
 
 def geomean(values, weights=None):

@@ -42,7 +42,7 @@ def table(run):
                 med = [stats.median(run.values(c, "program", p, col)) for col in
                        ("rss_peak_bytes", "rss_after_free_bytes", "rss_after_release_bytes")]
                 out.append((c, layer or "-", f"{len(xs)}/{total}", f"{stats.median(xs) / 1e9:.3f}" if xs else "n/a",
-                            "1 (baseline)" if (c, p) == (runs.BASELINE, base_params) else _ratio(r),
+                            "1 (baseline)" if (c, p) == (runs.BASELINE, base_params) else paired.format_ratio(r),
                             *(f"{m / MIB:.1f}" if m is not None else "n/a" for m in med)))
     widths = [max(len(str(x[i])) for x in [head] + out) for i in range(len(head))]
     return ["  ".join(str(x[i]).ljust(widths[i]) for i in range(len(head))).rstrip() for x in [head] + out]
@@ -54,12 +54,6 @@ def _cases(run):
     for p in run.params_of("program"):
         by_cmd.setdefault(runs.without_layer(p), {})[runs.layer_of(p)] = p
     return list(by_cmd.values())
-
-
-def _ratio(r):
-    if r[0] is None:
-        return "n/a"
-    return f"{r[0]:.3f}" + (f" [{r[1]:.3f}–{r[2]:.3f}]" if r[1] is not None else "")
 
 
 def _change(r):
