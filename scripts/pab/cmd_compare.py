@@ -33,18 +33,22 @@ def register(sub):
     p.set_defaults(func=main)
 
 
-def verdict(metric, a, b):
-    """(change fraction, p, verdict) of B against A for one metric's values over rounds."""
-    family = stats.METRICS[metric][1]
-    ma, mb = stats.median(a), stats.median(b)
-    change = (mb - ma) / ma if ma else None
+def decide(family, a, b, change):
+    """(p, verdict) of B's values over rounds against A's, whose change (a fraction) is given."""
     if stats.min_p(len(a), len(b)) >= stats.ALPHA:
-        return change, None, "too few rounds"
+        return None, "too few rounds"
     p = stats.mann_whitney(a, b)
     if p >= stats.ALPHA or change is None or abs(change) < stats.MIN_CHANGE:
-        return change, p, "no change"
+        return p, "no change"
     better, worse = VERDICTS[family]
-    return change, p, better if change < 0 else worse
+    return p, better if change < 0 else worse
+
+
+def verdict(metric, a, b):
+    """(change fraction, p, verdict) of B against A for one metric's values over rounds."""
+    ma, mb = stats.median(a), stats.median(b)
+    change = (mb - ma) / ma if ma else None
+    return (change,) + decide(stats.METRICS[metric][1], a, b, change)
 
 
 def compare(ra, rb):
@@ -89,12 +93,8 @@ def relative(ra, rb, key):
     ga, gb = math.exp(sum(da) / len(da)), math.exp(sum(db) / len(db))
     row = dict(config=config, workload=w, params=p, metric=RELATIVE, rounds_a=len(da), rounds_b=len(db),
                median_a=ga, median_b=gb, change_pct=100 * (gb / ga - 1), p_value=None)
-    if stats.min_p(len(da), len(db)) >= stats.ALPHA:
-        return dict(row, verdict="too few rounds")
-    pv = stats.mann_whitney(da, db)
-    if pv >= stats.ALPHA or abs(gb / ga - 1) < stats.MIN_CHANGE:
-        return dict(row, p_value=pv, verdict="no change")
-    return dict(row, p_value=pv, verdict=VERDICTS["time"][0] if gb < ga else VERDICTS["time"][1])
+    pv, v = decide("time", da, db, gb / ga - 1)
+    return dict(row, p_value=pv, verdict=v)
 
 
 def _unit(metric):
