@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "pab_sys.h"
@@ -119,9 +118,7 @@ int pab_trace_append_note(const char *path, const char *json, char *err, size_t 
     pab_trace_unload(&t);
     if (!whole) return pab_trace_fail(err, errlen, "%s: no note on a trace that did not end whole", path);
     size_t n = strlen(json);
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    pab_trace2_chunk c = {PAB_CHUNK_NOTE, 0, (uint32_t)n, 0, 0, 0, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec};
+    pab_trace2_chunk c = {PAB_CHUNK_NOTE, 0, (uint32_t)n, 0, 0, 0, pab_now_ns()};
     int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
     if (fd < 0) return pab_trace_fail(err, errlen, "%s: %s", path, strerror(errno));
     off_t was = lseek(fd, 0, SEEK_END);

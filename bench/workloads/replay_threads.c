@@ -51,8 +51,6 @@ struct replay_mt {
 };
 
 /* ---- the plan */
-static void *scratch(size_t bytes) { return pab_scratch(bytes ? bytes : 1); }
-
 /* A per-thread LIFO of free ids, threaded through `next` (grown by mremap): an id freed on a thread is only ever
  * handed out again on that thread, so two threads never race for a slot. */
 struct pools { uint32_t *head, *next; size_t cap; uint64_t max; };
@@ -125,12 +123,11 @@ struct scan {
     struct pools p;
 };
 
-static int add_dep(struct replay_mt *m, struct scan *s, bool fill, uint32_t th, struct dep d) {
-    if (!fill) { s->ndep[th]++; return 0; }
+static void add_dep(struct replay_mt *m, struct scan *s, bool fill, uint32_t th, struct dep d) {
+    if (!fill) { s->ndep[th]++; return; }
     struct worker *w = &m->w[th];
     d.at = s->nrec[th];
     w->dep[w->ndep++] = d;
-    return 0;
 }
 
 static int scan(const pab_trace *t, struct replay_mt *m, struct scan *s, bool fill, uint64_t window, uint64_t mark_at) {
@@ -165,19 +162,19 @@ static int scan(const pab_trace *t, struct replay_mt *m, struct scan *s, bool fi
 
 static void scan_free(struct scan *s, const pab_trace *t) {
     size_t ids = t->h.max_id + 1, nt = t->h.threads;
-    if (s->prod) pab_scratch_free(s->prod, ids * 8);
-    if (s->map) pab_scratch_free(s->map, ids * 4);
-    if (s->p.next) pab_scratch_free(s->p.next, s->p.cap * 4);
-    if (s->p.head) pab_scratch_free(s->p.head, nt * 4);
-    if (s->nrec) pab_scratch_free(s->nrec, nt * 6 * 8); /* nrec, ndep, mark, snap, prev: one block */
+    pab_scratch_free(s->prod, ids * 8);
+    pab_scratch_free(s->map, ids * 4);
+    pab_scratch_free(s->p.next, s->p.cap * 4);
+    pab_scratch_free(s->p.head, nt * 4);
+    pab_scratch_free(s->nrec, nt * 5 * 8); /* nrec, ndep, mark, snap, prev: one block */
 }
 
 struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_at, uint64_t window) {
     uint32_t nt = t->h.threads;
     size_t ids = t->h.max_id + 1;
-    struct scan s = {.prod = scratch(ids * 8), .nrec = scratch(nt * 6 * 8), .map = scratch(ids * 4),
-                     .p = {scratch(nt * 4), scratch(ids * 8), ids * 2, 0}};
-    struct replay_mt *m = scratch(sizeof *m);
+    struct scan s = {.prod = pab_scratch(ids * 8), .nrec = pab_scratch(nt * 5 * 8), .map = pab_scratch(ids * 4),
+                     .p = {pab_scratch(nt * 4), pab_scratch(ids * 8), ids * 2, 0}};
+    struct replay_mt *m = pab_scratch(sizeof *m);
     if (!m || !s.prod || !s.nrec || !s.map || !s.p.head || !s.p.next) {
         scan_free(&s, t);
         pab_enomem(c, ids * 24);
@@ -192,7 +189,7 @@ struct replay_mt *replay_mt_plan(pab_ctx *c, const pab_trace *t, uint64_t mark_a
     for (uint32_t th = 0; th < nt; th++) deps += s.ndep[th];
     m->mem_len = nt * sizeof(struct worker) + (size_t)nt * nt * 8 + t->h.events * sizeof(pab_trace_rec) +
                  deps * sizeof(struct dep);
-    if (!(m->mem = scratch(m->mem_len))) {
+    if (!(m->mem = pab_scratch(m->mem_len))) {
         scan_free(&s, t);
         pab_enomem(c, m->mem_len);
         return NULL;
@@ -349,6 +346,6 @@ void replay_mt_delete(struct replay_mt *m) {
         for (uint32_t th = 1; th < m->n; th++)
             if (m->w[th].th) pthread_join(m->w[th].th, NULL);
     }
-    if (m->mem) pab_scratch_free(m->mem, m->mem_len);
+    pab_scratch_free(m->mem, m->mem_len);
     pab_scratch_free(m, sizeof *m);
 }
