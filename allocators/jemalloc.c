@@ -83,8 +83,7 @@ static int tuning(const char *knobs, char *out, size_t len) {
             } else if (!strcmp(name, "lg_tcache_max") && !read_opt(ctl, "tcache_max", val, sizeof val)) {
                 pab_tuning_put(&t, "tcache_max", 10, val, NULL, "set as lg_tcache_max");
             } else if (listed(unreadable, name)) {
-                snprintf(val, sizeof val, "%.*s", o.vlen, o.val);
-                pab_tuning_put(&t, o.key, o.klen, val, NULL, "not read back: jemalloc has no opt.* for it");
+                pab_tuning_unread(&t, &o, "not read back: jemalloc has no opt.* for it");
             } else {
                 return pab_tuning_fail(&t, "MALLOC_CONF option '%s' does not exist in jemalloc %.*s (jemalloc "
                                            "ignored it: \"Invalid conf pair\")", name, (int)strcspn(ver, "-"), ver);

@@ -82,6 +82,11 @@ void pab_tuning_put(pab_tuning_out *t, const char *key, int klen, const char *ap
     if (note) append(t, " (%s)", note);
 }
 
+void pab_tuning_unread(pab_tuning_out *t, const pab_knob *k, const char *note) {
+    int vlen = k->vlen > 0 ? k->vlen : 0;
+    append(t, "%s%.*s=%.*s (%s)", t->used ? ";" : "", k->klen, k->key, vlen, k->val, note);
+}
+
 int pab_tuning_fail(pab_tuning_out *t, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -104,11 +109,8 @@ int pab_alloc_tuning(const pab_allocator *a, const char *knobs, char *out, size_
                                    owner->name, a->name);
     }
     if (a->tuning) return a->tuning(knobs, out, len);
-    char note[96], val[256];
+    char note[96];
     snprintf(note, sizeof note, "not read back: %s has no read-back", a->name);
-    for (const char *p = knobs; pab_knob_next(&p, ";", "=", &k);) {
-        snprintf(val, sizeof val, "%.*s", k.vlen, k.val);
-        pab_tuning_put(&t, k.key, k.klen, val, NULL, note);
-    }
+    for (const char *p = knobs; pab_knob_next(&p, ";", "=", &k);) pab_tuning_unread(&t, &k, note);
     return 0;
 }

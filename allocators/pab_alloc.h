@@ -94,6 +94,8 @@ typedef struct {
 } pab_tuning_out;
 void pab_tuning_put(pab_tuning_out *t, const char *key, int klen, const char *applied, const pab_knob *asked,
                     const char *note);
+/* A knob the allocator cannot report: "KEY=ASKED (NOTE)", the value as asked. */
+void pab_tuning_unread(pab_tuning_out *t, const pab_knob *k, const char *note);
 int pab_tuning_fail(pab_tuning_out *t, const char *fmt, ...) __attribute__((format(printf, 2, 3))); /* -1 */
 /* The read-back of `a` for a knob text: every key must be a variable `a` reads (else -1 naming its owner), then
  * a->tuning; an adapter without one reports each knob as not read back.  0, or -1 with one line in out. */

@@ -64,8 +64,7 @@ static int tuning(const char *knobs, char *out, size_t len) {
         if (!read) {
             pab_tuning_put(&t, k.key, k.klen, val, &k, NULL);
         } else {
-            snprintf(val, sizeof val, "%.*s", k.vlen, k.val);
-            pab_tuning_put(&t, k.key, k.klen, val, NULL, "not read back: no MallocExtension property for it");
+            pab_tuning_unread(&t, &k, "not read back: no MallocExtension property for it");
         }
     }
     return 0;
