@@ -10,10 +10,11 @@
 #include <unistd.h>
 
 #include "pab_sys.h"
+#include "trace_format.h"
 
 #define PAB_TL_MAX (1u << 20)
 
-struct sample { uint64_t t, rss; char event[48]; }; /* 48: a mark name (47 characters) fits */
+struct sample { uint64_t t, rss; char event[PAB_TRACE_MARK_MAX + 1]; }; /* a mark name fits */
 
 static struct sample *buf;
 static atomic_uint used;

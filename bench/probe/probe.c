@@ -30,9 +30,10 @@
 
 #include "pab_alloc.h"
 #include "pab_sys.h"
+#include "trace_format.h"
 
 #define MARKS_MAX 64
-#define NAME_LEN 48
+#define NAME_LEN (PAB_TRACE_MARK_MAX + 1)
 #define PATH_LEN 4096
 #define EXIT_MISMATCH 125
 
@@ -96,10 +97,7 @@ static bool claim(void) {
 static void clean(const char *raw, char *name) {
     size_t i = 0;
     for (; raw && raw[i] && i < NAME_LEN - 1; i++) {
-        char ch = raw[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                  ch == '-' || ch == '.';
-        name[i] = ok ? ch : '_';
+        name[i] = pab_trace_mark_char(raw[i]) ? raw[i] : '_';
     }
     if (!i) name[i++] = '_';
     name[i] = 0;

@@ -396,9 +396,7 @@ static unsigned mark_len(const char *name) {
     unsigned n = 0;
     for (; name && name[n]; n++) {
         char c = name[n];
-        if (n == PAB_TRACE_MARK_MAX || !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                                         c == '_' || c == '-' || c == '.'))
-            return 0;
+        if (n == PAB_TRACE_MARK_MAX || !pab_trace_mark_char(c)) return 0;
     }
     return n;
 }

@@ -12,6 +12,12 @@
 #define PAB_TRACE_CMDLINE_MAX 4096
 #define PAB_TRACE_MARK_MAX 47      /* mark names: [A-Za-z0-9_.-], 1..47 bytes */
 
+/* A character a mark name may hold (pyalloc_mark documents the rule; the recorder, the probe and replay keep it). */
+static inline bool pab_trace_mark_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+}
+
 /* Operations, as the program called them.  Values are part of both versions of the format. */
 enum pab_trace_op {
     PAB_OP_MALLOC = 1, PAB_OP_CALLOC, PAB_OP_REALLOC, PAB_OP_FREE, PAB_OP_POSIX_MEMALIGN,
