@@ -8,7 +8,7 @@ import sys
 import tempfile
 from dataclasses import asdict
 
-from . import (binary, configs, execute, machine, planning, program, rundir, runner, runs, schema, shard, sweep,
+from . import (binary, configs, execute, machine, planning, program, rundir, runner, runs, schema, shard,
                tryplan, tryresults)
 from .errors import UsageError
 from .presets import Case
@@ -54,9 +54,7 @@ def plan(args):
         raise UsageError(f"--rounds {args.rounds}: must be at least 1")
     timeout = parse_duration(args.timeout, "--timeout") if args.timeout else None
     seed = planning.seed_of(args)
-    chosen = tryplan.configurations(args)
-    sweeps = sweep.parse(args.sweep)
-    chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
+    chosen, sweeps = planning.configurations(args)
     if runs.BASELINE not in [c.name for c in chosen]:
         chosen.insert(0, TODAY)
         tryplan.note("glibc added: it is what you run today, the baseline of every ratio")
@@ -80,8 +78,7 @@ def plan(args):
     print(f"measuring point: {rule}", file=sys.stderr)
     return dict(argv=argv, base=base, cid=program.command_id(argv), layers=layers, sig=sig, rounds=args.rounds,
                 seed=seed, timeout=timeout or max(MIN_TIMEOUT, 10 * warm.wall_s), configs=chosen, dropped=dropped,
-                libs=libs, warm=warm, point=(mark, at, exact), rule=rule, marks=marks,
-                sweeps=sweep.describe(sweeps, points) if sweeps else None)
+                libs=libs, warm=warm, point=(mark, at, exact), rule=rule, marks=marks, sweeps=sweeps)
 
 
 def announce(sig):
@@ -147,8 +144,8 @@ def label(job):
 
 def plan_identity(p, cases):
     """What makes two try runs slices of one plan (shard.identity): the program is in every case's `cmd`."""
-    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
-    return shard.identity(p["seed"], p["rounds"], cfgs, [{"workload": c.workload, "params": c.params} for c in cases],
+    plan_cases = [{"workload": c.workload, "params": c.params} for c in cases]
+    return shard.identity(p["seed"], p["rounds"], p["configs"], plan_cases,
                           {"measuring_point": list(p["point"])})
 
 

@@ -45,9 +45,8 @@ def params_of(p, case):
 
 def identity(p):
     """The plan's identity (shard.identity): what makes runs slices of one plan."""
-    cfgs = [{k: getattr(c, k) for k in ("name", "allocator", "library", "release", "env")} for c in p["configs"]]
     cases = [{"workload": c.workload, "params": params_of(p, c)} for c in p["cases"]]
-    return shard.identity(p["seed"], p["settings"]["rounds"], cfgs, cases, protocol.declared(p["settings"]))
+    return shard.identity(p["seed"], p["settings"]["rounds"], p["configs"], cases, protocol.declared(p["settings"]))
 
 
 def select_cases(preset, workloads, wanted, overrides):
@@ -138,11 +137,18 @@ def libraries(chosen, configs_arg):
     return libs
 
 
+def configurations(args):
+    """(configurations, meta.json's sweeps or None): --configs over the table (+ --configs-file), then --sweep's
+    one configuration per value (docs/design.md §13). The one place run, plan and try make the list."""
+    chosen = configs.select(configs.load(args.configs_file), args.configs)
+    sweeps = sweep.parse(args.sweep)
+    chosen, points = sweep.derive(chosen, sweeps)
+    return chosen, sweep.describe(sweeps, points) if sweeps else None
+
+
 def plan(args):
     preset = presets.load(args.preset)
-    chosen = configs.select(configs.load(args.configs_file), args.configs)
-    sweeps = sweep.parse(getattr(args, "sweep", None))  # commands without --sweep (plan) plan none
-    chosen, points = sweep.derive(chosen, sweeps)  # --sweep: one configuration per value (docs/design.md §13)
+    chosen, sweeps = configurations(args)
     workloads = binary.workloads()
     cases = select_cases(preset, workloads, args.workloads, pairs(args.param, "--param"))
     if not cases:
@@ -167,5 +173,4 @@ def plan(args):
                          f"{format_size(have)}: use --preset default, or a preset file of your own")
     seed = seed_of(args)
     return dict(preset=preset, configs=chosen, libs=libraries(chosen, args.configs), cases=cases,
-                workloads=workloads, settings=s, seed=seed, exe=binary.path(),
-                sweeps=sweep.describe(sweeps, points) if sweeps else None)
+                workloads=workloads, settings=s, seed=seed, exe=binary.path(), sweeps=sweeps)

@@ -74,8 +74,12 @@ def take(jobs, cases, shard, case_of=lambda job: job.case):
     return [j for j in jobs if case_of(j) in mine]
 
 
+IDENTITY_FIELDS = ("name", "allocator", "library", "release", "env")  # what of a configuration a plan is made of
+
+
 def identity(seed, rounds, configs, cases, protocol):
-    """{"hash", "how", "of"}: what makes two runs slices of one plan.  configs and cases: lists of plain dicts."""
+    """{"hash", "how", "of"}: what makes two runs slices of one plan.  configs: configs.Config; cases: plain dicts."""
+    configs = [{k: getattr(c, k) for k in IDENTITY_FIELDS} for c in configs]
     of = {"schema": SCHEMA, "seed": seed, "rounds": rounds, "configs": configs, "cases": cases, "protocol": protocol}
     canonical = json.dumps(of, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return {"hash": "sha256:" + hashlib.sha256(canonical.encode()).hexdigest(), "how": HOW, "of": of}

@@ -74,12 +74,6 @@ def mark_signal(text, mark=None):
     return int(sig), sig.name
 
 
-def configurations(args):
-    """The configurations to try: --configs over the table (+ --configs-file).  The one place the list is made, so
-    a sweep composes its configurations here."""
-    return configs.select(configs.load(args.configs_file), args.configs)
-
-
 def without_release_twins(chosen, marks):
     """release=cycle releases at every mark the program makes; with none it is its release=none twin (same
     allocator, library and knobs) and is dropped when that twin is tried too.  Returns (kept, [(config, why)])."""
