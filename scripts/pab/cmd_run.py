@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import time
 
-from . import adaptive, binary, cpython, execute, machine, noise, planning, protocol, runner, rundir, shard
+from . import adaptive, binary, execute, machine, noise, planning, protocol, runner, rundir, shard
 from .units import format_duration
 
 
@@ -49,7 +49,7 @@ def one_case(p, run_id, facts, tmp, timeline):
         if lib_err:
             fields = runner.outcome("failed", lib_err)
         else:
-            tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
+            tl = rundir.timeline_part(tmp, i) if timeline else None
             argv, env = runner.job_command(p["exe"], job, p["seed"], protocol.for_case(p["protocols"], job.case), lib,
                                            out_json, tl)
             fields = runner.run(argv, env, s["timeout"], out_json)
@@ -58,15 +58,6 @@ def one_case(p, run_id, facts, tmp, timeline):
         row.update(fields)
         return row
     return run_one
-
-
-def merge_timeline(tmp, run_dir, run_id):
-    """After each row: the case's timeline file joins the run's timeline.csv (C cases only)."""
-    def after_row(i, job, row):
-        if not cpython.is_cpython(job.case):
-            head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
-            rundir.append_timeline(run_dir, os.path.join(tmp, f"{i}.timeline.csv"), head)
-    return after_row
 
 
 def protocols(p):
@@ -118,7 +109,7 @@ def main(args):
     def body():
         tmp = tempfile.mkdtemp(prefix="pab-run-")
         try:
-            after = merge_timeline(tmp, run_dir, run_id) if args.timeline else None
+            after = rundir.timeline_merger(tmp, run_dir, run_id) if args.timeline else None
             run_one = shard.stamp(one_case(p, run_id, facts, tmp, args.timeline), sh)
 
             def describe(j):

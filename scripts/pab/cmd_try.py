@@ -125,7 +125,7 @@ def one_run(p, run_id, facts, tmp, timeline, announce_pid):
             fields = runner.outcome("failed", lib_err)
         else:
             out = os.path.join(tmp, f"{i}.json")
-            tl = os.path.join(tmp, f"{i}.timeline.csv") if timeline else None
+            tl = rundir.timeline_part(tmp, i) if timeline else None
             mark, at, _ = p["point"]
             pv = program.probe_vars(out, cfg.allocator, cfg.release, mark, at, tl, p["sig"])
             env = program.environment(cfg, lib, layer, pv, p["base"])
@@ -168,15 +168,12 @@ def main(args):
           f"{format_duration(p['timeout'])} each, into {run_dir}", file=sys.stderr)
     shard.announce(sh, plan_id, jobs)
 
-    def after_row(i, job, row):
-        head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
-        rundir.append_timeline(run_dir, os.path.join(tmp, f"{i}.timeline.csv"), head)
-
     tmp = tempfile.mkdtemp(prefix="pab-try-")
 
     def body():
         return execute.run_jobs(jobs, shard.stamp(one_run(p, run_id, facts, tmp, args.timeline, announce(p["sig"])), sh),
-                                run_dir, label, after_row if args.timeline else None)
+                                run_dir, label,
+                                rundir.timeline_merger(tmp, run_dir, run_id) if args.timeline else None)
     try:
         status = execute.guarded(run_dir, m, body)
     finally:

@@ -69,6 +69,20 @@ def file_name(*parts):
 TIMELINE_COLUMNS = ("run_id", "round", "config", "workload", "params", "t_ns", "rss_bytes", "event")
 
 
+def timeline_part(tmp, i):
+    """Where the process of job i writes its timeline (PAB_PROBE_TIMELINE / --pab_timeline)."""
+    return os.path.join(tmp, f"{i}.timeline.csv")
+
+
+def timeline_merger(tmp, run_dir, run_id):
+    """execute.run_jobs' after_row: job i's timeline joins the run's timeline.csv (a job that wrote none adds
+    nothing: a CPython twin's or a failed process's)."""
+    def after_row(i, job, row):
+        head = [run_id, job.round, job.config.name, job.case.workload, row["params"]]
+        append_timeline(run_dir, timeline_part(tmp, i), head)
+    return after_row
+
+
 def append_timeline(run_dir, src, head):
     """One process's timeline file (t_ns, rss_bytes, event) joins the run's timeline.csv, each line led by head
     (run_id, round, config, workload, params); the file is removed."""
