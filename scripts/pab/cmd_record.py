@@ -53,8 +53,7 @@ def _out_path(out):
 def _env(recorded, out, mark_signal):
     env = dict(os.environ)
     env.pop("PAB_TRACE_OUT", None)
-    paths = [program.PYSITE] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PYTHONPATH"] = program.pythonpath(env)
     if mark_signal:
         env["PAB_MARK_SIGNAL"] = mark_signal
     if recorded:

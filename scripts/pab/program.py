@@ -38,6 +38,11 @@ def command_id(argv):
     return f"{base}-{hashlib.sha1(chr(0).join(argv).encode()).hexdigest()[:8]}"
 
 
+def pythonpath(base):
+    """bench/pysite first (the marks and the exit hook), then the user's own PYTHONPATH as it was."""
+    return os.pathsep.join(x for x in (PYSITE, base.get("PYTHONPATH")) if x)
+
+
 def environment(config, lib, layer, probe_vars, base):
     """The child's environment: the user's (allocator knobs stripped) + the configuration's, LD_PRELOAD = the
     configuration's library then the probe, PYTHONMALLOC=malloc for layer=malloc, bench/pysite first on PYTHONPATH."""
@@ -46,7 +51,7 @@ def environment(config, lib, layer, probe_vars, base):
     env.pop("PYTHONMALLOC", None)
     if layer == "malloc":
         env["PYTHONMALLOC"] = "malloc"
-    env["PYTHONPATH"] = os.pathsep.join(x for x in (PYSITE, base.get("PYTHONPATH")) if x)
+    env["PYTHONPATH"] = pythonpath(base)
     env.update(probe_vars)
     asked = knobs.text(config)
     if asked:  # read back by the probe before the program starts (docs/design.md §13)
