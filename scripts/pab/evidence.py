@@ -1,5 +1,6 @@
 # What a run's figures are evidence of, in words, for report and recommend (docs/design.md §11): a replay case names
 # its trace (how it was recorded, its size), layer and mark, and its time is the allocator's; C-model time is too.
+import functools
 import os
 import shlex
 
@@ -49,10 +50,20 @@ def recorded_text(info):
 
 
 def trace_info(params):
-    """The trace's summary (headers only), or None when the file is not readable here (a run moved elsewhere)."""
+    """The trace's summary (headers only), or None when the file is not readable here (a run moved elsewhere).
+    Read once per file and version: recommend and report ask for it per case and per question."""
     path = runs.parse_params(params).get("trace")
     try:
-        return trace.info(path, peek=True) if path else None
+        st = os.stat(path) if path else None
+    except OSError:
+        return None
+    return _peek(path, st.st_mtime_ns, st.st_size) if st else None
+
+
+@functools.lru_cache(maxsize=None)
+def _peek(path, _mtime_ns, _size):  # keyed by the file's version too: `record` appends a note to a trace
+    try:
+        return trace.info(path, peek=True)
     except UsageError:
         return None
 
