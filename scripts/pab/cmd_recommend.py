@@ -66,10 +66,8 @@ def parse_weights(text, known):
 class Model:
     def __init__(self, run, workloads):
         self.run = run
-        self.pairs = OrderedDict()  # workload -> {params without layer -> {layer: params}}
-        for w in workloads:
-            for p in run.params_of(w):
-                self.pairs.setdefault(w, OrderedDict()).setdefault(runs.without_layer(p), {})[runs.layer_of(p)] = p
+        # workload -> {params without layer -> {layer: params}}
+        self.pairs = OrderedDict((w, run.by_layer(w)) for w in workloads if run.params_of(w))
         layered = any(k is not None for w in self.pairs.values() for ls in w.values() for k in ls)
         self.modes = schema.LAYERS if layered else schema.LAYERS[:1]
         self.candidates = [(c, m) for m in self.modes for c in run.configs]
@@ -126,10 +124,6 @@ class Model:
                           f"({pct_of(g['pymalloc'])})")
         return False, None
 
-    def baseline(self, layers):
-        """glibc under CPython's default allocator where the run has it, else glibc on the same rows."""
-        return layers.get("pymalloc") or layers.get(None) or layers.get("malloc")
-
     def evidence(self, cand, workloads, weights, metric, ci):
         """(point, lo, hi) of the weighted geometric mean ratio to glibc, or None when a case has no data."""
         if metric == "time" and self.project is not None:  # replay with the program's time: project it
@@ -140,7 +134,7 @@ class Model:
             for layers in self.pairs[w].values():
                 p = self.params_for(layers, cand[1])
                 x = self.rounds(cand[0], w, p, col) if p else {}
-                base = self.rounds(runs.BASELINE, w, self.baseline(layers), col)
+                base = self.rounds(runs.BASELINE, w, runs.baseline_params(layers), col)
                 if not paired.log_ratios(x, base):
                     return None
                 pairs.append((x, base))

@@ -18,9 +18,7 @@ MIB = float(1 << 20)
 
 def by_layer(run, workload):
     """{layer: params} of a workload's cases, which must differ in the layer alone."""
-    out = {}
-    for p in run.params_of(workload):
-        out.setdefault(runs.without_layer(p), {})[runs.layer_of(p)] = p
+    out = run.by_layer(workload)
     if len(out) != 1:
         what = "replay rows of one trace and one set of parameters" if workload == evidence.REPLAY else "one command"
         raise UsageError(f"{run.dir}: {len(out)} different {workload} cases; fidelity compares {what} (the layer "

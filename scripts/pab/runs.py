@@ -83,6 +83,13 @@ class Run:
         """Parameter sets of a workload, in file order."""
         return list(OrderedDict.fromkeys(r["params"] for r in self.rows if r["workload"] == workload))
 
+    def by_layer(self, workload):
+        """{params without layer: {layer: params}} of a workload's cases, in file order (layer None: no layer=)."""
+        out = OrderedDict()
+        for p in self.params_of(workload):
+            out.setdefault(without_layer(p), {})[layer_of(p)] = p
+        return out
+
     def values(self, config, workload, params, column):
         return [r[column] for r in self.cases.get((config, workload, params), []) if r[column] is not None]
 
@@ -124,6 +131,12 @@ def parse_params(text):
 
 def layer_of(params):
     return parse_params(params).get("layer")
+
+
+def baseline_params(layers):
+    """Of one case's {layer: params}: glibc's baseline is CPython's default pymalloc where the run has it, else the
+    case without layers, else the malloc layer."""
+    return layers.get("pymalloc") or layers.get(None) or layers.get("malloc")
 
 
 def without_layer(params):

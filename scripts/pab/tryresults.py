@@ -15,11 +15,6 @@ def command_text(run):
     return (run.meta.get("program") or {}).get("command") or "your command"
 
 
-def _baseline_params(layers):
-    """glibc under pymalloc (what the user runs today) where the run has it, as recommend's Model.baseline."""
-    return layers.get("pymalloc") or layers.get(None) or layers.get("malloc")
-
-
 def table(run):
     """Lines: per configuration x layer, rounds ok, median wall time and its ratio to today's [95 % interval], and
     the medians of peak, after free and after release."""
@@ -28,7 +23,7 @@ def table(run):
     out = []
     totals = collections.Counter((r["config"], r["params"]) for r in run.rows)
     for params_by_layer in _cases(run):
-        base_params = _baseline_params(params_by_layer)
+        base_params = runs.baseline_params(params_by_layer)
         base = paired.by_round(run.cases.get((runs.BASELINE, "program", base_params), []), "real_ns")
         layers = sorted(params_by_layer.items(), key=lambda lp: schema.LAYER_ORDER.index(lp[0]))
         for c in run.configs:
@@ -50,10 +45,7 @@ def table(run):
 
 def _cases(run):
     """[{layer: params}] per command in the run (one for a single try)."""
-    by_cmd = {}
-    for p in run.params_of("program"):
-        by_cmd.setdefault(runs.without_layer(p), {})[runs.layer_of(p)] = p
-    return list(by_cmd.values())
+    return list(run.by_layer("program").values())
 
 
 def _change(r):
