@@ -81,9 +81,10 @@ def growth(row, col):
         else None
 
 
-def median_growth(run, params, col):
-    return stats.median([g for r in run.cases.get((runs.BASELINE, evidence.REPLAY, params), [])
-                         for g in [growth(r, col)] if g is not None])
+def median_growth(run, params, col="rss_after_free_bytes", config=runs.BASELINE, workload=evidence.REPLAY):
+    """The median over a case's ok rows of a memory column's growth above rss_base (None without values)."""
+    return stats.median([g for r in run.cases.get((config, workload, params), []) for g in [growth(r, col)]
+                         if g is not None])
 
 
 def replay_memory(rows, col, project=None):

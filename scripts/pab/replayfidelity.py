@@ -3,7 +3,6 @@
 # time change against glibc on the same layer as try measured it and as projection.py projects it from replay, and
 # what each would recommend; the goals it misses are flagged.
 import math
-import statistics
 
 from . import deploy, evidence, paired, predict, projection, runs, schema, stats
 from .errors import UsageError
@@ -26,12 +25,6 @@ def by_layer(run, workload):
     return next(iter(out.values()))
 
 
-def growth(run, workload, config, params):
-    xs = [r["rss_after_free_bytes"] - r["rss_base_bytes"] for r in run.cases.get((config, workload, params), [])
-          if r["rss_after_free_bytes"] is not None and r["rss_base_bytes"] is not None]
-    return statistics.median(xs) if xs else None
-
-
 def within(x, ref):
     """A replayed growth close enough to the program's: within GROWTH_TOLERANCE of it, or within GROWTH_FLOOR."""
     return abs(x - ref) <= GROWTH_FLOOR or abs(x - ref) <= GROWTH_TOLERANCE * abs(ref)
@@ -52,8 +45,8 @@ class SideBySide:
         self.program = self.proj.program
         rec = self.rp_layers.get("malloc")
         self.layers = [x for x in schema.LAYER_ORDER if x in self.rp_layers and self._try_params(x)]
-        g_try_rec = growth(try_run, "program", runs.BASELINE, self._try_params("malloc") or "")
-        g_rp_rec = growth(replay_run, evidence.REPLAY, runs.BASELINE, rec)
+        g_try_rec = predict.median_growth(try_run, self._try_params("malloc") or "", workload="program")
+        g_rp_rec = predict.median_growth(replay_run, rec)
         # the program's memory outside replay's growth (its code, the interpreter's mappings): from the recorded run
         self.offset = g_try_rec - g_rp_rec if g_try_rec is not None and g_rp_rec is not None else None
         if not self.layers:
@@ -74,7 +67,8 @@ class SideBySide:
         tp, rp = self._try_params(layer), self.rp_layers[layer]
         if (config, "program", tp) not in self.tr.cases or (config, evidence.REPLAY, rp) not in self.rp.cases:
             return None
-        g_try, g_rp = growth(self.tr, "program", config, tp), growth(self.rp, evidence.REPLAY, config, rp)
+        g_try = predict.median_growth(self.tr, tp, config=config, workload="program")
+        g_rp = predict.median_growth(self.rp, rp, config=config)
         t_try = ratio(self.tr, "program", (config, tp), (runs.BASELINE, tp), "real_ns")
         r = ratio(self.rp, evidence.REPLAY, (config, rp), (runs.BASELINE, rp), projection.COLUMN)
         known = self.key(layer) in self.proj.glibc_ns
