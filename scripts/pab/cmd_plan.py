@@ -86,14 +86,15 @@ def text(plan, args):
                     + shlex.join(elsewhere)]
 
 
-RUN_OPTIONS = ("preset", "configs", "configs_file", "rounds", "target_ci", "budget", "cycles", "warmup", "seed",
-               "timeout", "min_time", "runtime")  # planning.add_options': what a run needs to be this plan's
+# planning.add_options' single-valued options besides --preset (keep in step with it): what a run needs to be this plan's
+RUN_OPTIONS = ("configs", "configs_file", "rounds", "target_ci", "budget", "cycles", "warmup", "seed", "timeout",
+               "min_time", "runtime")
 
 
 def run_line(args, workloads):
     """The `pyalloc run` that runs these workloads of this plan elsewhere: every plan option given here."""
     words = ["pyalloc", "run", "--preset", args.preset, "--workloads", workloads]
-    for name in RUN_OPTIONS[1:]:
+    for name in RUN_OPTIONS:
         value = getattr(args, name, None)
         if value is not None and not (name == "runtime" and value == "c"):
             words += ["--" + name.replace("_", "-"), str(value)]

@@ -8,17 +8,6 @@ from .errors import UsageError
 from .units import pairs, parse_duration, parse_percent, parse_size, read_lines
 
 DIR = os.path.join(REPO, "bench", "presets")
-# setting -> (parser(text, what), default)
-SETTINGS = {
-    "rounds": (lambda v, w: _auto_or_positive(v, w), 1),        # or auto: until target_ci or budget (docs/design.md §12)
-    "target_ci": (parse_percent, 0.03),                # rounds=auto: every time ratio within ±this
-    "budget": (parse_duration, 600.0),                 # rounds=auto: stop adding rounds before this is spent
-    "min_time": (parse_duration, 0.1),                 # cycles=auto: timed cycles last about this long
-    "cycles": (lambda v, w: _auto_or_positive(v, w), 5),       # timed cycles per process, or auto (docs/design.md §12)
-    "warmup": (lambda v, w: _count(v, w), 1),          # untimed cycles before them
-    "timeout": (parse_duration, 120.0),
-    "min_memory": (parse_size, 0),
-}
 
 
 def _positive_int(text, what):
@@ -35,6 +24,19 @@ def _count(text, what):
     if not str(text).isdigit():
         raise UsageError(f"{what}: {text!r} is not a whole number")
     return int(text)
+
+
+# setting -> (parser(text, what), default)
+SETTINGS = {
+    "rounds": (_auto_or_positive, 1),                  # or auto: until target_ci or budget (docs/design.md §12)
+    "target_ci": (parse_percent, 0.03),                # rounds=auto: every time ratio within ±this
+    "budget": (parse_duration, 600.0),                 # rounds=auto: stop adding rounds before this is spent
+    "min_time": (parse_duration, 0.1),                 # cycles=auto: timed cycles last about this long
+    "cycles": (_auto_or_positive, 5),                  # timed cycles per process, or auto (docs/design.md §12)
+    "warmup": (_count, 1),                             # untimed cycles before them
+    "timeout": (parse_duration, 120.0),
+    "min_memory": (parse_size, 0),
+}
 
 
 @dataclass
