@@ -160,6 +160,7 @@ def section(run, chart_dir=None):
         label = key["label"]
         md += ["", f"## Sweep `{key['key']}` = {', '.join(key['values'])}", ""]
         found = series(run, key, sw.get("configs", {}))
+        lim = {}  # limits(...) per workload: it scans the run's rows
         if not found:
             md.append("No derived configuration of this sweep has ok rows (see Failures).")
         for i, ((w, p), lines_) in enumerate(found.items()):
@@ -173,6 +174,8 @@ def section(run, chart_dir=None):
             for name, vf in pts.items():
                 md += [f"Base `{name}`:", ""] + table(label, vf) + [""]
                 md += [f"- {x}" for x in unchanged(label, vf)]
-            md += [f"- {x}" for x in limits(run, label, w)]
+            if w not in lim:
+                lim[w] = limits(run, label, w)
+            md += [f"- {x}" for x in lim[w]]
             md.append("- Time figures come from a shared machine: read the ranges, not single medians.")
     return md
