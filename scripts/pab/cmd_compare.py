@@ -85,8 +85,8 @@ def relative(ra, rb, key):
     if config == runs.BASELINE:
         return None
     def d(run):
-        return paired.log_ratios(paired.by_round(run.cases.get(key, []), "real_ns"),
-                                 paired.by_round(run.cases.get((runs.BASELINE, w, p), []), "real_ns"))
+        return paired.log_ratios(paired.rounds(run, config, w, p, "real_ns"),
+                                 paired.rounds(run, runs.BASELINE, w, p, "real_ns"))
     da, db = d(ra), d(rb)
     if not da or not db:
         return None

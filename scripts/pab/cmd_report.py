@@ -55,8 +55,8 @@ def summary(run, selected):
             col = stats.METRICS[m][0]
             pairs, weights = [], []
             for w, p in selected:
-                xs = paired.by_round(run.cases.get((c, w, p), []), col)
-                base = paired.by_round(run.cases.get((runs.BASELINE, w, p), []), col)
+                xs = paired.rounds(run, c, w, p, col)
+                base = paired.rounds(run, runs.BASELINE, w, p, col)
                 if paired.log_ratios(xs, base):
                     pairs.append((xs, base))
                     weights.append(1.0 / per_workload[w])

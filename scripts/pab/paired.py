@@ -80,11 +80,16 @@ def ratio(pairs, weights=None, ci=True, level=CONFIDENCE):
     return math.exp(point), math.exp(point - half), math.exp(point + half)
 
 
+def rounds(run, config, workload, params, column):
+    """by_round of one case of a runs.Run."""
+    return by_round(run.cases.get((config, workload, params), []), column)
+
+
 def case_ratio(run, config, workload, params, column, baseline_params=None, baseline=BASELINE):
     """(point, lo, hi) of one case of a runs.Run against the baseline configuration (on baseline_params, default the
     same case)."""
-    x = by_round(run.cases.get((config, workload, params), []), column)
-    b = by_round(run.cases.get((baseline, workload, params if baseline_params is None else baseline_params), []), column)
+    x = rounds(run, config, workload, params, column)
+    b = rounds(run, baseline, workload, params if baseline_params is None else baseline_params, column)
     return ratio([(x, b)], level=confidence(run.meta))
 
 

@@ -56,14 +56,14 @@ def figure_lines(run, per_case):
     """Every non-baseline time ratio that cannot decide, and the ones whose rounds hold outliers."""
     noisy, odd, bare = [], [], 0
     for (w, p), cs in per_case.items():
-        base = paired.by_round(run.cases.get((runs.BASELINE, w, p), []), "real_ns")
+        base = paired.rounds(run, runs.BASELINE, w, p, "real_ns")
         for c, s in cs.items():
             if c == runs.BASELINE:
                 continue
             bare += s.get("time_verdict") == paired.NO_INTERVAL
             if s.get("time_verdict") == paired.NOISY:
                 noisy.append(f"{c} on {w} `{p}` (±{100 * paired.half_width(s['time_ratio']):.1f} %)")
-            d = paired.log_ratios(paired.by_round(run.cases.get((c, w, p), []), "real_ns"), base)
+            d = paired.log_ratios(paired.rounds(run, c, w, p, "real_ns"), base)
             if paired.outliers(d):
                 odd.append(f"{c} on {w} `{p}` ({paired.outliers(d)} of {len(d)} rounds)")
     lines = [f"- Time figures too noisy to decide (interval wider than ±{100 * paired.MARGIN:.0f} % around 1.0): "

@@ -24,7 +24,6 @@ def table(run):
     totals = collections.Counter((r["config"], r["params"]) for r in run.rows)
     for params_by_layer in _cases(run):
         base_params = runs.baseline_params(params_by_layer)
-        base = paired.by_round(run.cases.get((runs.BASELINE, "program", base_params), []), "real_ns")
         layers = sorted(params_by_layer.items(), key=lambda lp: schema.LAYER_ORDER.index(lp[0]))
         for c in run.configs:
             for layer, p in layers:
@@ -32,8 +31,7 @@ def table(run):
                 if not total:
                     continue
                 xs = run.values(c, "program", p, "real_ns")
-                r = paired.ratio([(paired.by_round(run.cases.get((c, "program", p), []), "real_ns"), base)],
-                                 level=paired.confidence(run.meta))
+                r = paired.case_ratio(run, c, "program", p, "real_ns", baseline_params=base_params)
                 med = [stats.median(run.values(c, "program", p, col)) for col in
                        ("rss_peak_bytes", "rss_after_free_bytes", "rss_after_release_bytes")]
                 out.append((c, layer or "-", f"{len(xs)}/{total}", f"{stats.median(xs) / 1e9:.3f}" if xs else "n/a",
