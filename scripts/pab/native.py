@@ -155,6 +155,6 @@ def trace_summary(path, limits=(), peek=False):
 
 def trace_append_note(path, note):
     """Appends `note` (a dict, stored as JSON) to a whole version-2 trace."""
-    buf = ctypes.create_string_buffer(1024)
-    if lib().pab_trace_append_note(os.fsencode(path), json.dumps(note).encode(), buf, len(buf)):
-        raise UsageError(buf.value.decode(errors="replace"))
+    rc, text = _text(lib().pab_trace_append_note, os.fsencode(path), json.dumps(note).encode())
+    if rc:
+        raise UsageError(text)
