@@ -8,7 +8,7 @@ import os
 import statistics
 from collections import defaultdict
 
-from . import replayfidelity, schema, stats
+from . import replayfidelity, schema, stats, units
 from .binary import REPO
 from .errors import UsageError
 
@@ -141,8 +141,7 @@ def table(comps):
     head = ("workload", "layer", "case", "metric", "n", "rho", "C", "CPython", "unit", "ratio", "flag")
     lines = [[c["workload"], c["layer"], c["case"], c["metric"], str(c["n"]), fmt(c["rho"]), fmt(c["c"], c["unit"]),
               fmt(c["py"], c["unit"]), c["unit"], fmt(c["ratio"]), "; ".join(c["flags"]) or "ok"] for c in comps]
-    widths = [max(len(r[i]) for r in lines + [list(head)]) for i in range(len(head))]
-    return [" ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip() for r in [list(head)] + lines]
+    return units.columns([head] + lines, sep=" ")
 
 
 def summary(comps):

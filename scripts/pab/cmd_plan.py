@@ -5,7 +5,7 @@ import os
 import shlex
 import sys
 
-from . import adaptive, binary, native, planning, shard
+from . import adaptive, binary, native, planning, shard, units
 from .errors import UsageError
 from .units import format_size, parse_size
 
@@ -71,8 +71,7 @@ def text(plan, args):
         threads = str(c["threads"]) + (f" of {c['threads_asked']}" if c["threads_asked"] != c["threads"] else "")
         rows.append((str(c["index"]), c["label"], format_size(c["need_bytes"]), format_size(c["wants_bytes"]),
                      threads, "SKIPPED" if c["skip"] else "runs"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines += units.columns(rows)
     skipped = [c for c in plan["cases"] if c["skip"]]
     missing = [c for c in cfgs if c["error"]]
     lines += ["", "configurations: " + ", ".join(c["name"] for c in cfgs)]

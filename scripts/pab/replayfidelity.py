@@ -4,7 +4,7 @@
 # what each would recommend; the goals it misses are flagged.
 import math
 
-from . import deploy, evidence, paired, predict, projection, runs, schema, stats
+from . import deploy, evidence, paired, predict, projection, runs, schema, stats, units
 from .errors import UsageError
 
 GROWTH_TOLERANCE = 0.20  # retained growth: replay within +-20 % of the program's
@@ -145,8 +145,7 @@ def table(sbs):
         rr, rp = (("n/a" if not r["g_try"] or r[k] is None else f"{r[k] / r['g_try']:.2f}") for k in ("g_rp", "g_proj"))
         lines.append((r["config"], r["layer"] or "-", _mib(r["g_try"]), _mib(r["g_rp"]), rr, rp, _chg(r["t_try"]),
                       _chg(r["t_proj"]), err, "; ".join(r["flags"]) or "ok"))
-    widths = [max(len(x[i]) for x in [head] + lines) for i in range(len(head))]
-    return ["  ".join(x[i].ljust(widths[i]) for i in range(len(head))).rstrip() for x in [head] + lines]
+    return units.columns([head] + lines)
 
 
 def summary_lines(sbs):

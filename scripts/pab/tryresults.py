@@ -2,7 +2,7 @@
 # the table per configuration x layer that try prints, and recommend's answer on try runs (docs/try.md).
 import collections
 
-from . import deploy, native, paired, runs, schema, stats
+from . import deploy, native, paired, runs, schema, stats, units
 
 MIB = 2 ** 20
 
@@ -37,8 +37,7 @@ def table(run):
                 out.append((c, layer or "-", f"{len(xs)}/{total}", f"{stats.median(xs) / 1e9:.3f}" if xs else "n/a",
                             "1 (baseline)" if (c, p) == (runs.BASELINE, base_params) else paired.format_ratio(r),
                             *(f"{m / MIB:.1f}" if m is not None else "n/a" for m in med)))
-    widths = [max(len(str(x[i])) for x in [head] + out) for i in range(len(head))]
-    return ["  ".join(str(x[i]).ljust(widths[i]) for i in range(len(head))).rstrip() for x in [head] + out]
+    return units.columns([head] + out)
 
 
 def _cases(run):

@@ -96,3 +96,10 @@ def split_list(text, what):
     if not all(items):
         raise UsageError(f"{what} {text!r}: an empty item between commas")
     return items
+
+
+def columns(rows, sep="  "):
+    """Rows of cells (str() of each) as lines of left-aligned columns, trailing blanks cut."""
+    rows = [[str(cell) for cell in r] for r in rows]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))] if rows else []
+    return [sep.join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
