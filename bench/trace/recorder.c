@@ -294,6 +294,15 @@ static void thread_done(void *p) {
     unlock(&g_list_lock);
 }
 
+/* A buffer as a new thread starts it: nothing written, a fresh codec, this thread's id, a first chunk. */
+static void fresh(tbuf *b) {
+    b->done_bytes = b->done_events = 0;
+    atomic_store(&b->pub, 0);
+    b->codec = (pab_codec){0, 0};
+    b->tid = gettid_();
+    b->flags = PAB_CHUNK_FIRST | PAB_CHUNK_NEW_THREAD;
+}
+
 static tbuf *attach(void) {
     tbuf *b;
     lock(&g_list_lock);
@@ -308,11 +317,7 @@ static tbuf *attach(void) {
     }
     if (b != g_bufs || b->next) atomic_store(&g_multi, 1); /* a thread pthread_create did not make (raw clone) */
     b->in_use = true;
-    b->done_bytes = b->done_events = 0;
-    atomic_store(&b->pub, 0);
-    b->codec = (pab_codec){0, 0};
-    b->tid = gettid_();
-    b->flags = PAB_CHUNK_FIRST | PAB_CHUNK_NEW_THREAD;
+    fresh(b);
     unlock(&g_list_lock);
     pthread_setspecific(g_key, b);
     return t_buf = b;
@@ -434,17 +439,11 @@ static void fork_prepare(void) { lock(&g_list_lock); lock(&g_io_lock); }
 static void fork_parent(void) { unlock(&g_io_lock); unlock(&g_list_lock); }
 static void fork_child(void) {
     /* What the buffers hold belongs to the parent, which writes it; only this thread lives on. */
-    for (tbuf *b = g_bufs; b; b = b->next) {
-        b->done_bytes = b->done_events = 0;
-        atomic_store(&b->pub, 0);
+    for (tbuf *b = g_bufs; b; b = b->next) { /* a buffer not in use is never flushed, and attach makes it fresh */
         atomic_flag_clear(&b->lock);
         b->in_use = b == t_buf;
     }
-    if (t_buf) {
-        t_buf->codec = (pab_codec){0, 0};
-        t_buf->tid = gettid_();
-        t_buf->flags = PAB_CHUNK_FIRST | PAB_CHUNK_NEW_THREAD;
-    }
+    if (t_buf) fresh(t_buf);
     g_out = (__typeof__(g_out)){0};
     atomic_store(&g_multi, 0); /* only this thread lives on */
     if (g_fd >= 0) close(g_fd);
