@@ -185,10 +185,10 @@ def pct_of(r):
     return f"{100 * (r - 1):+.1f} %"
 
 
-def show(r, family="time"):
+def show(r):
     if r[1] is None:
         return f"{r[0]:.3f}× (no interval: fewer than 2 rounds)"
-    noisy = " (too noisy to decide)" if paired.verdict(r, family) == paired.NOISY else ""
+    noisy = " (too noisy to decide)" if paired.verdict(r, "time") == paired.NOISY else ""  # any family's words
     return f"{r[0]:.3f}× [{r[1]:.3f}–{r[2]:.3f}]{noisy}"
 
 
@@ -204,7 +204,7 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
         lines = [f"{indent}none qualifies: every configuration breaks a constraint or lacks data"]
         return lines + [f"{indent}  {model.label(c)}: {why}" for c, why in rejected]
     (best, fb), rest = ranked[0], ranked[1:]
-    ev = (f"{model.names[objective]} {show(fb[objective], stats.METRICS[objective][1])} of glibc's; "
+    ev = (f"{model.names[objective]} {show(fb[objective])} of glibc's; "
           f"{model.names['time']} {pct_of(fb['time'][0])}, "
           f"peak {pct_of(fb['peak'][0])}, retained {pct_of(fb['after_free'][0])}")
     if tied(model, ranked, objective):
@@ -215,7 +215,7 @@ def verdict_lines(model, ranked, rejected, objective, indent="", excluded=False)
     lines = [head, f"{indent}  {ev}"]
     if rest:
         lines.append(f"{indent}  runner-up {model.label(rest[0][0])}: {model.names[objective]} "
-                     f"{show(rest[0][1][objective], stats.METRICS[objective][1])}")
+                     f"{show(rest[0][1][objective])}")
     if excluded and len(rest) > 1:
         lines.append(f"{indent}  then: " + ", ".join(f"{model.label(c)} {f[objective][0]:.3f}×" for c, f in rest[1:]))
     if excluded and rejected:
@@ -336,7 +336,7 @@ def main(args):
     status = deploy_status(model, ranked, objective)
     if status is None:
         best, fb = ranked[0]
-        figure = show(fb[objective], stats.METRICS[objective][1])
+        figure = show(fb[objective])
         print(f"\nDeploy: nothing — keep glibc as it is. {model.label(best)} is best on the point estimate, but this "
               f"run cannot tell it from plain glibc ({model.names[objective]} {figure}); more rounds "
               "(`pyalloc run --rounds auto`) or a quieter machine can decide.")
